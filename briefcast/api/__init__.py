@@ -1,0 +1,1 @@
+"""The FastAPI ingress: accepts briefs, reads runs back, emits pipeline events."""

@@ -1,0 +1,50 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
+
+from briefcast.api.errors import install_error_handlers
+from briefcast.api.limits import BodySizeLimit
+from briefcast.api.routes import briefs, health, runs
+from briefcast.models.session import api_sessionmaker, create_api_engine
+from briefcast.settings import get_settings
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    engine = create_api_engine()
+    app.state.sessionmaker = api_sessionmaker(engine)
+    app.state.redis = Redis.from_url(
+        settings.redis_sessions_url, socket_timeout=2, socket_connect_timeout=2
+    )
+    try:
+        yield
+    finally:
+        await app.state.redis.aclose()
+        await engine.dispose()
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Briefcast",
+        version="0.1.0",
+        summary="Content briefs in; checked, rendered, published and measured posts out.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(briefs.router)
+    app.include_router(runs.router)
+    app.include_router(health.router)
+    settings.media_root.mkdir(parents=True, exist_ok=True)
+    # Rendered images at stable, content-addressed URLs (what the Instagram sandbox fetches).
+    app.mount("/media", StaticFiles(directory=settings.media_root), name="media")
+    return app

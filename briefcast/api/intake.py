@@ -1,0 +1,86 @@
+"""Accepting a brief: one transaction for brief, run, posts and outbox row; relay after commit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from briefcast.api.errors import ApiError
+from briefcast.api.schemas import BriefIn
+from briefcast.models.repositories import ingest
+from briefcast.models.runs import Brief
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Intake:
+    run_id: uuid.UUID
+    brief_id: uuid.UUID
+    status: str
+    replayed: bool
+    outbox_id: int | None = None
+    post_ids: tuple[uuid.UUID, ...] = ()
+
+
+def request_hash(body: BriefIn) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def _replay(session: AsyncSession, org_id: uuid.UUID, key: str, digest: str) -> Intake | None:
+    found = await ingest.find_by_idempotency_key(session, org_id, key)
+    if found is None:
+        return None
+    brief, run = found
+    if brief.request_hash != digest:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for a different brief.",
+            {"idempotency_key": key, "run_id": str(run.id)},
+        )
+    return Intake(run_id=run.id, brief_id=brief.id, status=run.status, replayed=True)
+
+
+async def submit_brief(
+    session: AsyncSession, org_id: uuid.UUID, body: BriefIn, idempotency_key: str | None
+) -> Intake:
+    """Stage the brief's rows in the session; the caller commits, then relays the outbox row."""
+    digest = request_hash(body)
+    if idempotency_key and (replay := await _replay(session, org_id, idempotency_key, digest)):
+        return replay
+    brief = Brief(
+        organization_id=org_id,
+        topic=body.topic,
+        key_points=body.key_points,
+        brand_voice=body.brand_voice,
+        audience=body.audience,
+        brand_color=body.brand_color.upper(),
+        platforms=[p.value for p in body.platforms],
+        publish_at=body.publish_at,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+    )
+    try:
+        async with session.begin_nested():
+            accepted = await ingest.insert_brief_run(session, brief)
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer with its run.
+        if idempotency_key and (replay := await _replay(session, org_id, idempotency_key, digest)):
+            return replay
+        raise
+    return Intake(
+        run_id=accepted.run_id,
+        brief_id=accepted.brief_id,
+        status="accepted",
+        replayed=False,
+        outbox_id=accepted.outbox_id,
+        post_ids=tuple(accepted.post_ids),
+    )

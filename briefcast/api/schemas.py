@@ -1,0 +1,136 @@
+"""Request and response bodies, with the limits a brief must respect."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from briefcast.models.posts import Platform
+
+# A schedule this far in the past is taken as "now" (client clocks drift); beyond it, refused.
+PAST_TOLERANCE = timedelta(seconds=60)
+MAX_SCHEDULE_AHEAD = timedelta(days=365)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _no_control_chars(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def Text(min_length: int, max_length: int) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_no_control_chars),
+    ]
+
+
+class BriefIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    topic: Text(3, 200)  # type: ignore[valid-type]
+    key_points: list[Text(1, 280)] = Field(min_length=1, max_length=10)  # type: ignore[valid-type]
+    brand_voice: Text(1, 500) = "clear, warm and confident"  # type: ignore[valid-type]
+    audience: Text(0, 500) = ""  # type: ignore[valid-type]
+    brand_color: str = Field(default="#1F4E79", pattern=r"^#[0-9A-Fa-f]{6}$")
+    platforms: list[Platform] = Field(min_length=1, max_length=len(Platform))
+    publish_at: datetime | None = Field(
+        default=None, description="When to publish (ISO 8601 with a time zone); omit for now."
+    )
+
+    @field_validator("platforms")
+    @classmethod
+    def _unique_platforms(cls, value: list[Platform]) -> list[Platform]:
+        if len(set(value)) != len(value):
+            raise ValueError("each platform may appear once")
+        return value
+
+    @field_validator("publish_at")
+    @classmethod
+    def _future_with_zone(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("must include a time zone, e.g. 2026-12-01T09:00:00+01:00")
+        now = datetime.now(UTC)
+        if value < now - PAST_TOLERANCE:
+            raise ValueError("must not be in the past")
+        if value > now + MAX_SCHEDULE_AHEAD:
+            raise ValueError("must be within a year")
+        return value.astimezone(UTC)
+
+
+class RunLinks(BaseModel):
+    self: str
+
+
+class RunAccepted(BaseModel):
+    run_id: uuid.UUID
+    brief_id: uuid.UUID
+    status: str
+    links: RunLinks
+
+
+class StageOut(BaseModel):
+    stage: str
+    subject: str
+    outcome: str
+    attempts: int
+    started_at: datetime
+    finished_at: datetime | None
+    detail: dict[str, Any]
+
+
+class PostOut(BaseModel):
+    id: uuid.UUID
+    platform: str
+    status: str
+    status_reason: str | None
+    caption: str | None
+    hashtags: list[str]
+    headline: str | None
+    alt_text: str | None
+    copy_source: str | None
+    sentiment: float | None
+    image_url: str | None
+    scheduled_at: datetime | None
+    published_at: datetime | None
+    publish_attempts: int
+    platform_post_id: str | None
+    permalink: str | None
+
+
+class BriefSummary(BaseModel):
+    id: uuid.UUID
+    topic: str
+    platforms: list[str]
+    publish_at: datetime | None
+
+
+class RunOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    status_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    brief: BriefSummary
+    posts: list[PostOut]
+    timeline: list[StageOut]
+
+
+class HealthOut(BaseModel):
+    status: str
+    checks: dict[str, str]

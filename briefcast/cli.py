@@ -1,0 +1,117 @@
+"""The `briefcast` command: dev stack, demo, submit, status, sandbox, migrate, token."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Briefcast: content briefs in, published and measured posts out.")
+DATA_DIR = Path(os.environ.get("DATA_DIR", ".data"))
+TOKEN_FILE = DATA_DIR / "token"
+
+
+def _token(token: str | None) -> str:
+    found = token or os.environ.get("BRIEFCAST_TOKEN")
+    if found:
+        return found
+    if TOKEN_FILE.exists():
+        return TOKEN_FILE.read_text().strip()
+    raise typer.BadParameter("no token: pass --token, set BRIEFCAST_TOKEN, or run `briefcast dev`")
+
+
+@app.command()
+def dev(
+    api_port: int = 8000,
+    flower_port: int = 5555,
+    instagram_port: int = 8101,
+    linkedin_port: int = 8102,
+) -> None:
+    """Run the whole stack (embedded services unless configured) until Ctrl-C."""
+    from briefcast.client import bootstrap_token
+    from briefcast.settings import get_settings
+    from briefcast.stack import Ports, Stack
+
+    stack = Stack(DATA_DIR, Ports(api_port, instagram_port, linkedin_port, flower_port))
+    try:
+        stack.start()
+        os.environ.update(stack.env)
+        get_settings.cache_clear()
+        TOKEN_FILE.write_text(bootstrap_token("demo"))
+        typer.echo(f"API      {stack.api_url}/docs")
+        typer.echo(f"Flower   http://127.0.0.1:{flower_port}")
+        typer.echo(f"Token    {TOKEN_FILE} (organization 'demo')")
+        typer.echo("Ctrl-C stops everything.")
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        stack.stop()
+
+
+@app.command()
+def demo(
+    examples: Path = Path("examples"), data_dir: Path = DATA_DIR / "demo", timeout: float = 180
+) -> None:
+    """Start the stack, run every example brief end to end, print what came out."""
+    from briefcast.demo import run_demo
+
+    raise typer.Exit(run_demo(examples, data_dir, timeout))
+
+
+@app.command()
+def submit(
+    file: Path,
+    api: str = "http://127.0.0.1:8000",
+    token: Annotated[str | None, typer.Option(help="bearer token")] = None,
+) -> None:
+    """Submit a brief (a JSON file) and print the accepted run."""
+    from briefcast.client import ApiClient, load_brief
+
+    typer.echo(json.dumps(ApiClient(api, _token(token)).submit(load_brief(file)), indent=2))
+
+
+@app.command()
+def status(
+    run_id: str,
+    api: str = "http://127.0.0.1:8000",
+    token: Annotated[str | None, typer.Option(help="bearer token")] = None,
+) -> None:
+    """Print a run: status, posts and timeline."""
+    from briefcast.client import ApiClient
+
+    typer.echo(json.dumps(ApiClient(api, _token(token)).run(run_id), indent=2))
+
+
+@app.command()
+def sandbox(instagram_port: int = 8101, linkedin_port: int = 8102) -> None:
+    """Run the Instagram and LinkedIn sandbox servers."""
+    from briefcast.sandbox.__main__ import main
+
+    main(["--instagram-port", str(instagram_port), "--linkedin-port", str(linkedin_port)])
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (DATABASE_URL must be set)."""
+    from briefcast.migrate import upgrade
+    from briefcast.settings import get_settings
+
+    url = get_settings().database_url
+    if not url:
+        raise typer.BadParameter("set DATABASE_URL")
+    upgrade(url)
+
+
+@app.command()
+def token(org: str = "demo") -> None:
+    """Create the organization if needed and print a bearer token for it."""
+    from briefcast.client import bootstrap_token
+
+    typer.echo(bootstrap_token(org))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,47 @@
+"""A small HTTP client for the API, used by the CLI and the demo."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from briefcast.api.auth import create_token
+from briefcast.models.repositories.tenancy import ensure_organization
+from briefcast.models.session import worker_session
+from briefcast.settings import get_settings
+
+
+def bootstrap_token(org_slug: str = "demo") -> str:
+    """Make sure the organization exists and mint a token for it (local use)."""
+    with worker_session() as session:
+        org_id = ensure_organization(session, org_slug, org_slug.title())
+    return create_token(get_settings(), org_id, subject=f"cli:{org_slug}")
+
+
+class ApiClient:
+    def __init__(self, base_url: str, token: str):
+        self.http = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+
+    def submit(self, brief: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        response = self.http.post("/api/v1/briefs", json=brief, headers=headers)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        response = self.http.get(f"/api/v1/runs/{run_id}")
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+
+def load_brief(path: Path) -> dict[str, Any]:
+    brief: dict[str, Any] = json.loads(path.read_text())
+    return brief

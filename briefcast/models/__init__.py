@@ -1,0 +1,25 @@
+"""SQLAlchemy models, repositories (all SQL lives here) and session factories."""
+
+from briefcast.models.base import Base
+from briefcast.models.campaigns import Campaign
+from briefcast.models.outbox import OutboxMessage
+from briefcast.models.posts import MetricSnapshot, Platform, Post, PostStatus
+from briefcast.models.runs import Brief, Run, RunStatus, StageEvent, StageOutcome
+from briefcast.models.tenancy import BrandVoice, Organization
+
+__all__ = [
+    "Base",
+    "BrandVoice",
+    "Brief",
+    "Campaign",
+    "MetricSnapshot",
+    "Organization",
+    "OutboxMessage",
+    "Platform",
+    "Post",
+    "PostStatus",
+    "Run",
+    "RunStatus",
+    "StageEvent",
+    "StageOutcome",
+]

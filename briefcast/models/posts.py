@@ -1,0 +1,85 @@
+"""Posts (one per platform per run) and the metric snapshots collected after publishing."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from briefcast.models.base import Base, Timestamped, UUIDPk, utcnow
+
+
+class Platform(enum.StrEnum):
+    INSTAGRAM = "instagram"
+    LINKEDIN = "linkedin"
+
+
+class PostStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for copy, checks and an image
+    SCHEDULED = "scheduled"  # has a due time; the dispatcher will claim it
+    PUBLISHING = "publishing"  # claimed under a lease
+    PUBLISHED = "published"
+    # The platform may hold the post (timeout or dropped connection after sending): it is
+    # reconciled against the platform, never blindly sent again.
+    UNKNOWN = "unknown"
+    FAILED = "failed"
+
+
+class Post(UUIDPk, Timestamped, Base):
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("run_id", "platform"),
+        # The dispatcher's claim query reads only due, unpublished posts.
+        Index(
+            "ix_posts_due",
+            "scheduled_at",
+            postgresql_where=text("status IN ('scheduled', 'publishing')"),
+        ),
+    )
+
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32), default=PostStatus.PENDING)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+
+    caption: Mapped[str | None] = mapped_column(Text)
+    hashtags: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    headline: Mapped[str | None] = mapped_column(String(300))
+    alt_text: Mapped[str | None] = mapped_column(String(1000))
+    copy_source: Mapped[str | None] = mapped_column(String(100))
+    sentiment: Mapped[float | None]
+
+    image_path: Mapped[str | None] = mapped_column(String(500))
+
+    scheduled_at: Mapped[datetime | None]
+    lease_expires_at: Mapped[datetime | None]
+    publish_attempts: Mapped[int] = mapped_column(default=0)
+    container_id: Mapped[str | None] = mapped_column(String(200))
+    platform_post_id: Mapped[str | None] = mapped_column(String(200))
+    permalink: Mapped[str | None] = mapped_column(String(500))
+    published_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(
+        server_default=func.now(), default=utcnow, onupdate=utcnow
+    )
+
+
+class MetricSnapshot(UUIDPk, Base):
+    """A metrics read due at a fixed offset after publishing; unique per (post, offset)."""
+
+    __tablename__ = "metric_snapshots"
+    __table_args__ = (
+        UniqueConstraint("post_id", "offset_s"),
+        Index("ix_metric_snapshots_due", "due_at", postgresql_where=text("collected_at IS NULL")),
+    )
+
+    post_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    offset_s: Mapped[int]
+    due_at: Mapped[datetime]
+    lease_expires_at: Mapped[datetime | None]
+    collected_at: Mapped[datetime | None]
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

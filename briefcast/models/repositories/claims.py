@@ -1,0 +1,76 @@
+"""Claims for beat-driven work: due posts, due metric reads, unsent outbox rows.
+
+Every claim is `SELECT … FOR UPDATE SKIP LOCKED` plus a lease, so several beats (or a beat
+restarted mid-tick) never hand the same row to two workers, and a row whose worker died is
+claimed again once its lease runs out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from briefcast.models.outbox import OutboxMessage
+from briefcast.models.posts import MetricSnapshot, Post, PostStatus
+
+
+def claim_due_posts(
+    session: Session, *, lease_s: int, limit: int = 100, now: datetime | None = None
+) -> list[uuid.UUID]:
+    now = now or datetime.now(UTC)
+    due = or_(
+        Post.status == PostStatus.SCHEDULED,
+        (Post.status == PostStatus.PUBLISHING) & (Post.lease_expires_at < now),
+    )
+    posts = session.scalars(
+        select(Post)
+        .where(due, Post.scheduled_at <= now)
+        .order_by(Post.scheduled_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for post in posts:
+        post.status = PostStatus.PUBLISHING
+        post.lease_expires_at = now + timedelta(seconds=lease_s)
+    return [post.id for post in posts]
+
+
+def claim_due_snapshots(
+    session: Session, *, lease_s: int, limit: int = 100, now: datetime | None = None
+) -> list[uuid.UUID]:
+    now = now or datetime.now(UTC)
+    rows = session.scalars(
+        select(MetricSnapshot)
+        .where(
+            MetricSnapshot.collected_at.is_(None),
+            MetricSnapshot.due_at <= now,
+            or_(MetricSnapshot.lease_expires_at.is_(None), MetricSnapshot.lease_expires_at < now),
+        )
+        .order_by(MetricSnapshot.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for row in rows:
+        row.lease_expires_at = now + timedelta(seconds=lease_s)
+    return [row.id for row in rows]
+
+
+def claim_unsent_outbox(
+    session: Session, *, older_than_s: int, limit: int = 100, now: datetime | None = None
+) -> list[OutboxMessage]:
+    now = now or datetime.now(UTC)
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.created_at <= now - timedelta(seconds=older_than_s),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )

@@ -1,0 +1,130 @@
+"""Queries the pipeline's stage services run (sync, in workers)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from briefcast.models.posts import MetricSnapshot, Post, PostStatus
+from briefcast.models.runs import Brief, Run, RunStatus, StageEvent, StageOutcome
+
+
+def get_run(session: Session, run_id: uuid.UUID, *, lock: bool = False) -> Run | None:
+    stmt = select(Run).where(Run.id == run_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def get_brief(session: Session, brief_id: uuid.UUID) -> Brief | None:
+    return session.get(Brief, brief_id)
+
+
+def get_post(session: Session, post_id: uuid.UUID, *, lock: bool = False) -> Post | None:
+    stmt = select(Post).where(Post.id == post_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def posts_of_run(session: Session, run_id: uuid.UUID) -> list[Post]:
+    return list(session.scalars(select(Post).where(Post.run_id == run_id).order_by(Post.platform)))
+
+
+def set_run_status(
+    session: Session, run_id: uuid.UUID, status: RunStatus, reason: str | None = None
+) -> None:
+    session.execute(
+        update(Run)
+        .where(Run.id == run_id)
+        .values(status=status, status_reason=reason, updated_at=datetime.now(UTC))
+    )
+
+
+def start_stage(session: Session, run_id: uuid.UUID, stage: str, subject: str = "run") -> None:
+    """Open (or, on redelivery, reopen and count) the timeline entry for a stage."""
+    now = datetime.now(UTC)
+    stmt = insert(StageEvent).values(
+        id=uuid.uuid4(),
+        run_id=run_id,
+        stage=stage,
+        subject=subject,
+        outcome=StageOutcome.RUNNING,
+        attempts=1,
+        started_at=now,
+        detail={},
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["run_id", "stage", "subject"],
+            set_={
+                "attempts": StageEvent.attempts + 1,
+                "outcome": StageOutcome.RUNNING,
+                "finished_at": None,
+            },
+        )
+    )
+
+
+def finish_stage(
+    session: Session,
+    run_id: uuid.UUID,
+    stage: str,
+    outcome: StageOutcome,
+    detail: dict[str, Any] | None = None,
+    subject: str = "run",
+) -> None:
+    session.execute(
+        update(StageEvent)
+        .where(
+            StageEvent.run_id == run_id, StageEvent.stage == stage, StageEvent.subject == subject
+        )
+        .values(outcome=outcome, finished_at=datetime.now(UTC), detail=detail or {})
+    )
+
+
+def refresh_run_status_from_posts(session: Session, run_id: uuid.UUID) -> RunStatus:
+    """Once publishing starts, a run's status is derived from its posts."""
+    statuses = {post.status for post in posts_of_run(session, run_id)}
+    if statuses == {PostStatus.PUBLISHED}:
+        status, reason = RunStatus.PUBLISHED, None
+    elif PostStatus.FAILED in statuses and not statuses & {
+        PostStatus.SCHEDULED,
+        PostStatus.PUBLISHING,
+        PostStatus.PENDING,
+    }:
+        status, reason = RunStatus.FAILED, "one or more posts failed to publish"
+    elif PostStatus.UNKNOWN in statuses:
+        status, reason = RunStatus.PUBLISHING, "a post's outcome is unknown and needs reconciling"
+    elif PostStatus.PUBLISHING in statuses or PostStatus.PUBLISHED in statuses:
+        status, reason = RunStatus.PUBLISHING, None
+    else:
+        status, reason = RunStatus.SCHEDULED, None
+    set_run_status(session, run_id, status, reason)
+    return status
+
+
+def add_metric_snapshots(
+    session: Session, post_id: uuid.UUID, published_at: datetime, offsets_s: list[int]
+) -> None:
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "post_id": post_id,
+            "offset_s": offset,
+            "due_at": published_at + timedelta(seconds=offset),
+            "metrics": {},
+        }
+        for offset in offsets_s
+    ]
+    if rows:
+        session.execute(insert(MetricSnapshot).values(rows).on_conflict_do_nothing())
+
+
+def get_snapshot(session: Session, snapshot_id: uuid.UUID) -> MetricSnapshot | None:
+    return session.get(MetricSnapshot, snapshot_id)

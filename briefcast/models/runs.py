@@ -1,0 +1,93 @@
+"""Briefs, the runs that turn them into posts, and each run's timeline of stage events."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from briefcast.models.base import Base, Timestamped, UUIDPk, utcnow
+
+
+class Brief(UUIDPk, Timestamped, Base):
+    __tablename__ = "briefs"
+    # A client's retry with the same Idempotency-Key finds the first brief instead of a new one.
+    __table_args__ = (UniqueConstraint("organization_id", "idempotency_key"),)
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
+    topic: Mapped[str] = mapped_column(String(200))
+    key_points: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    brand_voice: Mapped[str] = mapped_column(String(500))
+    audience: Mapped[str] = mapped_column(String(500))
+    brand_color: Mapped[str] = mapped_column(String(7))
+    platforms: Mapped[list[str]] = mapped_column(JSONB)
+    publish_at: Mapped[datetime | None]
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # sha256 of the canonical request, to refuse an Idempotency-Key reused for another body.
+    request_hash: Mapped[str] = mapped_column(String(64))
+
+
+class RunStatus(enum.StrEnum):
+    ACCEPTED = "accepted"
+    GENERATING = "generating"
+    CHECKING = "checking"
+    RENDERING = "rendering"
+    SCHEDULED = "scheduled"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    NEEDS_REVIEW = "needs_review"
+    FAILED = "failed"
+
+
+TERMINAL_RUN_STATUSES = frozenset({RunStatus.PUBLISHED, RunStatus.FAILED})
+
+
+class Run(UUIDPk, Timestamped, Base):
+    __tablename__ = "runs"
+    __table_args__ = (Index(None, "organization_id", "created_at"),)
+
+    brief_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("briefs.id", ondelete="CASCADE"), index=True
+    )
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(String(32), default=RunStatus.ACCEPTED)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(
+        server_default=func.now(), default=utcnow, onupdate=utcnow
+    )
+
+
+class StageOutcome(enum.StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    HALTED = "halted"
+
+
+class StageEvent(UUIDPk, Base):
+    """One row per (run, stage, subject): the timeline entry a redelivered task updates."""
+
+    __tablename__ = "stage_events"
+    __table_args__ = (UniqueConstraint("run_id", "stage", "subject"),)
+
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(32))
+    # "run" for run-wide stages, else the platform the stage worked on.
+    subject: Mapped[str] = mapped_column(String(32), default="run")
+    outcome: Mapped[str] = mapped_column(String(16), default=StageOutcome.RUNNING)
+    attempts: Mapped[int] = mapped_column(default=1)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

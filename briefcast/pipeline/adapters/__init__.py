@@ -1,0 +1,1 @@
+"""Adapters: one small interface per kind of external service, with production implementations."""

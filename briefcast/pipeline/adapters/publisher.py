@@ -1,0 +1,86 @@
+"""The publisher interface every social platform implements.
+
+A publish is a small state machine (design invariant 5): the service saves every id the
+platform hands back *before* the next call, through the `save` callback, so a retry or a
+takeover resumes from the saved ids instead of posting again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    post_id: str
+    caption: str
+    image_url: str  # public URL of the rendered JPEG (Instagram fetches it)
+    image_path: str  # local path of the same JPEG (LinkedIn takes the bytes)
+    alt_text: str
+
+
+@dataclass
+class PublishProgress:
+    """Ids already known from earlier attempts; the publisher fills in the rest."""
+
+    container_id: str | None = None  # Instagram container, LinkedIn image URN
+    platform_post_id: str | None = None  # Instagram media id, LinkedIn share URN
+    permalink: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+SaveProgress = Callable[[PublishProgress], None]
+
+
+class PublishError(Exception):
+    """Base of the three outcomes the pipeline acts on."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+class TransientPublishError(PublishError):
+    """Retry with backoff: 429, 5xx, throttling, timeouts before the request was sent."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after_s: float | None = None,
+    ):
+        super().__init__(message, status=status, code=code)
+        self.retry_after_s = retry_after_s
+
+
+class PermanentPublishError(PublishError):
+    """Stop with the platform's message: validation, permissions, retired version."""
+
+
+class AuthPublishError(PermanentPublishError):
+    """The token expired or was revoked: a person must reconnect the account."""
+
+
+class AmbiguousPublishError(PublishError):
+    """The request may have taken effect: reconcile, never blindly resend."""
+
+
+@dataclass(frozen=True)
+class PostMetrics:
+    values: dict[str, int]
+
+
+class Publisher(Protocol):
+    platform: str
+
+    def publish(
+        self, request: PublishRequest, progress: PublishProgress, save: SaveProgress
+    ) -> PublishProgress: ...
+
+    def fetch_metrics(self, platform_post_id: str) -> PostMetrics: ...

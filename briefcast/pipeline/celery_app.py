@@ -1,0 +1,63 @@
+"""The Celery app: Redis db 1 as broker and result backend, settings every task relies on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from briefcast.models.session import reset_worker_engine
+from briefcast.pipeline.queues import QUEUES, ROUTES, TaskQueue
+from briefcast.settings import get_settings
+
+# Longer than any task's hard time limit, so Redis never redelivers a task still running.
+VISIBILITY_TIMEOUT_S = 3600
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    return {
+        "dispatch-due-posts": {"task": "pipeline.schedule.dispatch_due", "schedule": 1.0},
+        "sweep-outbox": {"task": "pipeline.outbox.sweep", "schedule": 5.0},
+        "collect-due-metrics": {"task": "pipeline.analytics.collect_due", "schedule": 10.0},
+    }
+
+
+def configure(app: Celery) -> None:
+    settings = get_settings()
+    url = settings.redis_celery_url if settings.redis_url else "memory://"
+    transport = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
+    app.conf.update(
+        broker_url=url,
+        result_backend=url if settings.redis_url else "cache+memory://",
+        broker_transport_options=dict(transport),
+        result_backend_transport_options=dict(transport),
+        broker_connection_retry_on_startup=True,
+        task_queues=QUEUES,
+        task_default_queue=TaskQueue.DEFAULT.value,
+        task_routes=ROUTES,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_expires=24 * 3600,
+        # Tasks are idempotent (design invariant 2), so a killed worker's task is redelivered.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=60,
+        task_time_limit=90,
+        task_track_started=True,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        beat_schedule=beat_schedule(),
+        timezone="UTC",
+    )
+
+
+app = Celery("briefcast", include=["briefcast.pipeline.tasks"])
+configure(app)
+
+
+@worker_process_init.connect
+def _fresh_engine_per_child(**_: Any) -> None:
+    reset_worker_engine()

@@ -1,0 +1,49 @@
+"""Schedule stage and the dispatcher.
+
+Nothing waits in the broker for a future time (design invariant 4): a post gets a due time in
+PostgreSQL, and the beat-driven dispatcher claims due posts and sends their publish tasks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from briefcast.models.posts import PostStatus
+from briefcast.models.repositories import claims
+from briefcast.models.repositories import pipeline as repo
+from briefcast.models.runs import RunStatus, StageOutcome
+
+STAGE = "schedule"
+
+
+def schedule_run(session: Session, run_id: uuid.UUID) -> bool:
+    """Give every rendered post its due time: the brief's publish_at, or now."""
+    run = repo.get_run(session, run_id, lock=True)
+    if run is None or run.status != RunStatus.RENDERING:
+        return False
+    brief = repo.get_brief(session, run.brief_id)
+    assert brief is not None
+    repo.start_stage(session, run_id, STAGE)
+    due = brief.publish_at or datetime.now(UTC)
+    posts = repo.posts_of_run(session, run_id)
+    missing = [post.platform for post in posts if not post.image_path]
+    if missing:
+        reason = f"no image was rendered for {', '.join(missing)}"
+        repo.set_run_status(session, run_id, RunStatus.FAILED, reason)
+        repo.finish_stage(session, run_id, STAGE, StageOutcome.FAILED, {"reason": reason})
+        return False
+    for post in posts:
+        if post.status == PostStatus.PENDING:
+            post.status = PostStatus.SCHEDULED
+            post.scheduled_at = due
+    repo.set_run_status(session, run_id, RunStatus.SCHEDULED)
+    repo.finish_stage(session, run_id, STAGE, StageOutcome.SUCCEEDED, {"due": due.isoformat()})
+    return True
+
+
+def claim_due_posts(session: Session, lease_s: int) -> list[uuid.UUID]:
+    """Claim due posts under a lease; the caller sends their tasks after commit."""
+    return claims.claim_due_posts(session, lease_s=lease_s)

@@ -1,0 +1,66 @@
+"""`python -m briefcast.sandbox`: both sandboxes in one process until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from types import FrameType
+
+from briefcast.sandbox import instagram, linkedin
+from briefcast.sandbox.server import serve_in_thread
+from briefcast.settings import SANDBOX_TOKEN
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m briefcast.sandbox", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (keep it loopback)")
+    parser.add_argument("--instagram-port", type=int, default=8101)
+    parser.add_argument("--linkedin-port", type=int, default=8102)
+    parser.add_argument("--token", default=SANDBOX_TOKEN, help="access token both accept")
+    parser.add_argument("--seed", type=int, default=0, help="seed for deterministic ids")
+    parser.add_argument("--quota-total", type=int, default=100, help="IG posts per 24 h")
+    parser.add_argument(
+        "--finish-after-polls", type=int, default=0, help="IG status polls before FINISHED"
+    )
+    parser.add_argument(
+        "--linkedin-versions",
+        default=",".join(linkedin.DEFAULT_ACTIVE_VERSIONS),
+        help="comma-separated active LinkedIn-Version values",
+    )
+    args = parser.parse_args(argv)
+
+    ig_app = instagram.create_app(
+        access_token=args.token,
+        quota_total=args.quota_total,
+        finish_after_polls=args.finish_after_polls,
+        seed=args.seed,
+    )
+    li_app = linkedin.create_app(
+        access_token=args.token,
+        active_versions=[v.strip() for v in args.linkedin_versions.split(",") if v.strip()],
+        seed=args.seed,
+    )
+    servers = [
+        serve_in_thread(ig_app, args.host, args.instagram_port, log_level="info"),
+        serve_in_thread(li_app, args.host, args.linkedin_port, log_level="info"),
+    ]
+    print(f"instagram sandbox: {servers[0].base_url}", flush=True)
+    print(f"linkedin sandbox:  {servers[1].base_url}", flush=True)
+
+    stop = threading.Event()
+
+    def on_signal(_sig: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not stop.wait(0.5):
+        if not all(s.thread.is_alive() for s in servers):
+            break
+    for s in servers:
+        s.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""Pieces every sandbox shares: request record, fault queue, injectable clock, seeded ids."""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import json
+import random
+import re
+import string
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+# Request headers worth keeping in the record; everything else is ignored (§0 rule 5).
+RECORDED_HEADERS = (
+    "content-type",
+    "authorization",
+    "linkedin-version",
+    "x-restli-protocol-version",
+    "x-restli-method",
+    "user-agent",
+)
+
+
+class Clock:
+    """Wall clock plus an offset, or a frozen instant; rolling windows read it (§0 rule 4)."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self._lock = threading.Lock()
+        self._start = start
+        self._frozen: float | None = start
+        self._offset = 0.0
+
+    def reset(self) -> None:
+        with self._lock:
+            self._frozen, self._offset = self._start, 0.0
+
+    def now(self) -> float:
+        with self._lock:
+            return self._frozen if self._frozen is not None else time.time() + self._offset
+
+    def set(self, epoch_s: float) -> None:
+        with self._lock:
+            self._frozen = epoch_s
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            if self._frozen is not None:
+                self._frozen += seconds
+            else:
+                self._offset += seconds
+
+    def unfreeze(self) -> None:
+        with self._lock:
+            if self._frozen is not None:
+                self._offset = self._frozen - time.time()
+            self._frozen = None
+
+
+class IdGen:
+    """Seeded generators so a sandbox run is reproducible (§0 rule 3)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.reset()
+
+    def reset(self) -> None:
+        self._rng = random.Random(self.seed)  # noqa: S311 - ids, not secrets
+
+    def digits(self, n: int, first: str = "1") -> str:
+        return first + "".join(self._rng.choice(string.digits) for _ in range(n - len(first)))
+
+    def token(self, n: int, alphabet: str = string.ascii_letters + string.digits + "-_") -> str:
+        return "".join(self._rng.choice(alphabet) for _ in range(n))
+
+
+@dataclass
+class Fault:
+    """One scripted behaviour for the next `count` requests matching method and path regex."""
+
+    path: str = ".*"
+    method: str = "*"
+    count: int = 1
+    status: int | None = None
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    latency_ms: int = 0
+    drop: bool = False
+    commit_then_drop: bool = False
+    id: int = 0
+
+    def validate(self) -> None:
+        modes = [self.status is not None, self.drop, self.commit_then_drop]
+        if sum(modes) > 1:
+            raise ValueError("choose at most one of status, drop, commit_then_drop")
+        if sum(modes) == 0 and self.latency_ms <= 0:
+            raise ValueError("a fault needs status, drop, commit_then_drop or latency_ms")
+        if self.count < 1:
+            raise ValueError("count must be >= 1")
+        re.compile(self.path)
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in ("*", method.upper()) and re.search(self.path, path) is not None
+
+
+class FaultQueue:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._next_id = 1
+
+    def add(self, fault: Fault) -> Fault:
+        fault.method = fault.method.upper()
+        fault.validate()
+        with self._lock:
+            fault.id = self._next_id
+            self._next_id += 1
+            self._faults.append(fault)
+        return fault
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """First matching fault, consuming one of its uses."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, path):
+                    fault.count -= 1
+                    if fault.count == 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def pending(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(f) for f in self._faults]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+
+class RecordStore:
+    """Everything the sandbox received, in order, for tests and demos to inspect."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: list[dict[str, Any]] = []
+
+    def add(self, record: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            record["seq"] = len(self._records) + 1
+            self._records.append(record)
+        return record
+
+    def all(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._records]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+
+@dataclass
+class SandboxCore:
+    """The state every sandbox app carries besides its platform objects."""
+
+    clock: Clock = field(default_factory=Clock)
+    ids: IdGen = field(default_factory=IdGen)
+    faults: FaultQueue = field(default_factory=FaultQueue)
+    records: RecordStore = field(default_factory=RecordStore)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+def parse_body(content_type: str, body: bytes) -> Any:
+    """JSON, urlencoded or multipart form as Python data; None when the body is opaque."""
+    if not body:
+        return None
+    ctype = content_type.split(";")[0].strip().lower()
+    try:
+        if ctype == "application/json" or ctype.endswith("+json"):
+            return json.loads(body)
+        if ctype == "application/x-www-form-urlencoded":
+            return dict(parse_qsl(body.decode(), keep_blank_values=True))
+        if ctype == "multipart/form-data":
+            return _parse_multipart(content_type, body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
+    # The stdlib MIME parser is enough for form fields; avoids a python-multipart dependency.
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    fields: dict[str, str] = {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes) and not part.get_filename():
+            fields[name] = payload.decode(errors="replace")
+    return fields
+
+
+def summarize_body(content_type: str, body: bytes) -> Any:
+    parsed = parse_body(content_type, body)
+    if parsed is not None or not body:
+        return parsed
+    return {"content_type": content_type, "bytes": len(body)}

@@ -1,0 +1,294 @@
+"""Instagram Graph API sandbox (content publishing), per reference §2."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import httpx
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from briefcast.sandbox import instagram_rules as rules
+from briefcast.sandbox.common import Clock, IdGen, SandboxCore, parse_body
+from briefcast.sandbox.control import SandboxApp, control_router, current_record
+from briefcast.settings import SANDBOX_TOKEN
+
+DEFAULT_VERSION = "v25.0"  # §2.1 latest
+VERSIONED = re.compile(r"^/v\d+\.\d+(/|$)")
+CONTAINER_TTL_S = 24 * 3600  # §2.3 containers expire after 24 h
+QUOTA_WINDOW_S = 24 * 3600  # §2.6 rolling 24 h
+STATUS_TEXT = {  # §2.4 (FINISHED captured; the others [I])
+    "FINISHED": "Finished: Media has been uploaded and it is ready to be published.",
+    "IN_PROGRESS": "In Progress: Media is still being processed.",
+    "PUBLISHED": "Published: Media has been published.",
+    "EXPIRED": "Expired: Media was not published within 24 hours.",
+}
+MEDIA_FIELDS = {"id", "caption", "media_type", "media_url", "permalink", "timestamp"}
+MEDIA_FIELDS |= {"like_count", "comments_count", "username", "owner"}
+
+
+@dataclass
+class Container:
+    id: str
+    owner: str
+    image_url: str
+    caption: str
+    alt_text: str
+    created_at: float
+    polls: int = 0
+    media_id: str | None = None
+
+
+@dataclass
+class Media:
+    id: str
+    owner: str
+    caption: str
+    media_url: str
+    permalink: str
+    timestamp: str
+    published_at: float
+    container_id: str
+    media_type: str = "IMAGE"
+
+
+class InstagramState:
+    def __init__(self, core: SandboxCore, finish_after_polls: int, quota_total: int) -> None:
+        self.core = core
+        self.finish_after_polls = finish_after_polls
+        self.quota_total = quota_total
+        self.traces = IdGen(core.ids.seed + 1)  # fbtrace ids must not shift the object ids
+        self.reset()
+
+    def reset(self) -> None:
+        self.containers: dict[str, Container] = {}
+        self.media: dict[str, Media] = {}
+        self.publish_times: list[float] = []
+        self.traces.reset()
+
+    def status_code(self, c: Container) -> str:  # §2.4 state machine
+        if c.media_id is not None:
+            return "PUBLISHED"
+        if self.core.clock.now() - c.created_at > CONTAINER_TTL_S:
+            return "EXPIRED"
+        return "FINISHED" if c.polls >= self.finish_after_polls else "IN_PROGRESS"
+
+    def quota_usage(self) -> int:
+        now = self.core.clock.now()
+        return sum(1 for t in self.publish_times if now - QUOTA_WINDOW_S < t <= now)
+
+
+def _graph_time(epoch_s: float) -> str:  # §2.7 "2021-08-13T08:25:28+0000"
+    return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(epoch_s))
+
+
+def _fields(params: dict[str, str], default: str = "id") -> list[str]:
+    return [f.strip() for f in params.get("fields", default).split(",") if f.strip()]
+
+
+def _unversion(path: str) -> str:
+    """§2.1: tolerate unversioned paths by routing them as the latest version."""
+    if path.startswith("/_sandbox") or VERSIONED.match(path):
+        return path
+    return f"/{DEFAULT_VERSION}{path}"
+
+
+def create_app(
+    *,
+    access_token: str = SANDBOX_TOKEN,
+    quota_total: int = 100,
+    finish_after_polls: int = 0,
+    seed: int = 0,
+    clock: Clock | None = None,
+    fetch_timeout_s: float = 5.0,
+) -> SandboxApp:
+    """The Graph sandbox. `finish_after_polls`: status polls answered IN_PROGRESS first."""
+    core = SandboxCore(clock=clock or Clock(), ids=IdGen(seed))
+    state = InstagramState(core, finish_after_polls, quota_total)
+    app = SandboxApp(core, _unversion, title="Instagram Graph sandbox")
+    app.state.sandbox = state
+
+    def posts() -> list[dict[str, Any]]:
+        with core.lock:
+            return [asdict(m) for m in state.media.values()]
+
+    app.include_router(control_router(core, posts, state.reset))
+
+    @app.exception_handler(rules.GraphError)
+    async def graph_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, rules.GraphError)
+        body = exc.envelope(state.traces.token(23, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn-_"))
+        return JSONResponse(body, status_code=exc.status)
+
+    async def params(request: Request) -> dict[str, str]:
+        """§2.1: params from query, urlencoded/multipart form or JSON; token three ways."""
+        merged = dict(request.query_params)
+        body = parse_body(request.headers.get("content-type", ""), await request.body())
+        if isinstance(body, dict):
+            merged.update({k: v if isinstance(v, str) else str(v) for k, v in body.items()})
+        token = merged.pop("access_token", None)
+        scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+        if token is None and scheme.lower() == "bearer":
+            token = bearer.strip()
+        if token != access_token:
+            raise rules.bad_token()
+        return merged
+
+    async def fetch_image(url: str) -> bytes:
+        """§2.3: Meta downloads `image_url` itself at creation time."""
+        if not url.startswith(("http://", "https://")):
+            raise rules.fetch_failed(url)
+        try:
+            async with httpx.AsyncClient(
+                timeout=fetch_timeout_s, trust_env=False, follow_redirects=True
+            ) as client:
+                resp = await client.get(url)
+        except httpx.HTTPError as exc:
+            raise rules.fetch_failed(url) from exc
+        if resp.status_code != 200:
+            raise rules.fetch_failed(url)
+        return resp.content
+
+    @app.post("/{ver}/{ig_user_id}/media")
+    async def create_container(ig_user_id: str, request: Request) -> dict[str, str]:
+        p = await params(request)  # §2.3
+        image_url = p.get("image_url")
+        if not image_url:
+            raise rules.missing_param("image_url")
+        caption = p.get("caption", "")
+        rules.check_caption(caption)
+        rules.check_image(await fetch_image(image_url))
+        with core.lock:
+            cid = core.ids.digits(17, "17")
+            state.containers[cid] = Container(
+                cid, ig_user_id, image_url, caption, p.get("alt_text", ""), core.clock.now()
+            )
+        current_record(request.scope)["container_id"] = cid
+        return {"id": cid}
+
+    @app.post("/{ver}/{ig_user_id}/media_publish")
+    async def publish(ig_user_id: str, request: Request) -> dict[str, str]:
+        p = await params(request)  # §2.5
+        creation_id = p.get("creation_id")
+        if not creation_id:
+            raise rules.missing_param("creation_id")
+        with core.lock:
+            c = state.containers.get(creation_id)
+            if c is None or c.owner != ig_user_id:
+                raise rules.unknown_object(creation_id)
+            status = state.status_code(c)
+            if status == "PUBLISHED":
+                raise rules.already_published()
+            if status == "EXPIRED":
+                raise rules.expired_container()
+            if status != "FINISHED":
+                raise rules.not_ready()
+            if state.quota_usage() >= state.quota_total:  # §2.6 enforced at media_publish
+                raise rules.quota_reached()
+            now = core.clock.now()
+            mid = core.ids.digits(17, "18")
+            state.media[mid] = Media(
+                id=mid,
+                owner=ig_user_id,
+                caption=c.caption,
+                media_url=c.image_url,
+                permalink=f"https://www.instagram.com/p/{core.ids.token(11)}/",
+                timestamp=_graph_time(now),
+                published_at=now,
+                container_id=c.id,
+            )
+            c.media_id = mid
+            state.publish_times.append(now)
+        current_record(request.scope)["publish"] = {
+            "platform_post_id": mid,
+            "container_id": c.id,
+            "caption": c.caption,
+        }
+        return {"id": mid}
+
+    @app.get("/{ver}/{ig_user_id}/content_publishing_limit")
+    async def publishing_limit(request: Request) -> dict[str, Any]:
+        p = await params(request)  # §2.6
+        row: dict[str, Any] = {"quota_usage": state.quota_usage()}
+        if "config" in _fields(p, "quota_usage"):
+            row["config"] = {"quota_total": state.quota_total, "quota_duration": QUOTA_WINDOW_S}
+        return {"data": [row]}
+
+    @app.get("/{ver}/{ig_user_id}/media")
+    async def list_media(ig_user_id: str, request: Request) -> dict[str, Any]:
+        p = await params(request)  # §2.7, newest first
+        fields, limit = _fields(p), max(1, min(int(p.get("limit", "25")), 100))
+        start = int(p.get("after", "0") or 0)
+        with core.lock:
+            mine = [m for m in reversed(state.media.values()) if m.owner == ig_user_id]
+        page = mine[start : start + limit]
+        body: dict[str, Any] = {"data": [_media_view(m, fields) for m in page]}
+        cursors = {"before": str(start), "after": str(start + len(page))}
+        body["paging"] = {"cursors": cursors}
+        if start + limit < len(mine):
+            body["paging"]["next"] = str(request.url.include_query_params(after=start + limit))
+        return body
+
+    @app.get("/{ver}/{media_id}/insights")
+    async def insights(media_id: str, request: Request) -> dict[str, Any]:
+        p = await params(request)  # §2.8
+        metrics = [m.strip() for m in p.get("metric", "").split(",") if m.strip()]
+        if not metrics:
+            raise rules.missing_param("metric")
+        for i, metric in enumerate(metrics):
+            if metric not in rules.FEED_METRICS:
+                raise rules.unsupported_metric(i)
+        if media_id not in state.media:
+            raise rules.unknown_object(media_id)
+        values = rules.insight_values(media_id)
+        return {
+            "data": [
+                {
+                    "name": m,
+                    "period": "lifetime",
+                    "values": [{"value": values[m]}],
+                    "title": rules.METRIC_TITLES[m],
+                    "description": f"Sandbox value for {m}",
+                    "id": f"{media_id}/insights/{m}/lifetime",
+                }
+                for m in metrics
+            ]
+        }
+
+    @app.get("/{ver}/{node_id}")
+    async def get_node(node_id: str, request: Request) -> dict[str, Any]:
+        p = await params(request)
+        fields = _fields(p)
+        with core.lock:
+            if node_id in state.containers:  # §2.4: each status read counts as a poll
+                c = state.containers[node_id]
+                code = state.status_code(c)
+                if "status_code" in fields or "status" in fields:
+                    c.polls += 1
+                view = {"id": c.id, "status_code": code, "status": STATUS_TEXT[code]}
+                return {k: v for k, v in view.items() if k in fields or k == "id"}
+            if node_id in state.media:
+                return _media_view(state.media[node_id], fields)
+        raise rules.unknown_object(node_id)
+
+    return app
+
+
+def _media_view(m: Media, fields: list[str]) -> dict[str, Any]:
+    unknown = [f for f in fields if f not in MEDIA_FIELDS]
+    if unknown:
+        raise rules.GraphError(
+            100, f"(#100) Tried accessing nonexisting field ({unknown[0]}) on node type (IGMedia)"
+        )
+    values = rules.insight_values(m.id)
+    full: dict[str, Any] = {
+        **{k: v for k, v in asdict(m).items() if k in MEDIA_FIELDS},
+        "like_count": values["likes"],
+        "comments_count": values["comments"],
+        "username": "briefcast_sandbox",
+        "owner": {"id": m.owner},
+    }
+    return {"id": m.id, **{f: full[f] for f in fields}}

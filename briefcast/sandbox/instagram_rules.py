@@ -1,0 +1,203 @@
+"""Instagram sandbox rules: Graph error catalogue, media checks, insight values."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+
+MAX_IMAGE_BYTES = 8 * 1024 * 1024  # §2.9 "should be less than 8 MiB"
+MIN_RATIO, MAX_RATIO = 0.8, 1.91  # §2.9 4:5 .. 1.91:1
+MAX_CAPTION, MAX_HASHTAGS, MAX_MENTIONS = 2200, 30, 20  # §2.3 / §2.9
+HASHTAG = re.compile(r"#\w+")
+MENTION = re.compile(r"@[\w.]+")
+
+# §2.8 current metrics for FEED images; the deprecated ones are refused with code 100.
+FEED_METRICS = (
+    "reach",
+    "likes",
+    "comments",
+    "saved",
+    "shares",
+    "views",
+    "total_interactions",
+    "follows",
+    "profile_visits",
+    "profile_activity",
+)
+METRIC_TITLES = {m: m.replace("_", " ").capitalize() for m in FEED_METRICS}
+
+
+@dataclass
+class GraphError(Exception):
+    """A Graph API error; rendered as the §2.10 envelope, HTTP 400 unless told otherwise."""
+
+    code: int
+    message: str
+    subcode: int | None = None
+    user_title: str | None = None
+    user_msg: str | None = None
+    is_transient: bool = False
+    status: int = 400
+    type: str = "OAuthException"
+
+    def envelope(self, fbtrace_id: str) -> dict[str, object]:
+        err: dict[str, object] = {"message": self.message, "type": self.type, "code": self.code}
+        if self.subcode is not None:
+            err["error_subcode"] = self.subcode
+        err["is_transient"] = self.is_transient  # §2.10: Instagram responses carry it
+        if self.user_title:
+            err["error_user_title"] = self.user_title
+        if self.user_msg:
+            err["error_user_msg"] = self.user_msg
+        err["fbtrace_id"] = fbtrace_id
+        return {"error": err}
+
+
+def bad_token() -> GraphError:  # §2.10 code 190
+    return GraphError(190, "Invalid OAuth access token - Cannot parse access token")
+
+
+def missing_param(name: str) -> GraphError:  # §2.10 code 100 [I wording]
+    return GraphError(100, f"(#100) The parameter {name} is required")
+
+
+def unknown_object(node_id: str) -> GraphError:
+    return GraphError(
+        100,
+        f"Unsupported get request. Object with ID '{node_id}' does not exist, cannot be loaded "
+        "due to missing permissions, or does not support this operation.",
+        subcode=33,
+        type="GraphMethodException",
+    )
+
+
+def fetch_failed(url: str) -> GraphError:  # §2.10 9004/2207052
+    return GraphError(
+        9004,
+        "Only photo or video can be accepted as media type.",
+        2207052,
+        "Media download has failed.",
+        f"The media could not be fetched from this uri: {url}",
+    )
+
+
+def not_ready() -> GraphError:  # §2.5 9007/2207027
+    return GraphError(
+        9007,
+        "Media ID is not available",
+        2207027,
+        "Media not ready for publishing",
+        "The media is not ready for publishing, please wait for a moment",
+    )
+
+
+def quota_reached() -> GraphError:  # §2.5 9/2207042
+    return GraphError(
+        9,
+        "Application request limit reached",
+        2207042,
+        "Maximum number of posts reached",
+        "You reached maximum number of posts that is allowed to be published by Content "
+        "Publish API",
+    )
+
+
+def expired_container() -> GraphError:  # §2.5 -2/2207020
+    return GraphError(
+        -2,
+        "The media you are trying to access has expired",
+        2207020,
+        "Media expired",
+        "The media you are trying to access has expired. Please try again.",
+    )
+
+
+def already_published() -> GraphError:  # §2.5 [I]: code 100 for a PUBLISHED container
+    return GraphError(100, "(#100) The media has already been published")
+
+
+def check_caption(caption: str) -> None:
+    """§2.9: 36004/2207010 for a long caption or too many hashtags / mentions."""
+    if (
+        len(caption) > MAX_CAPTION
+        or len(HASHTAG.findall(caption)) > MAX_HASHTAGS
+        or len(MENTION.findall(caption)) > MAX_MENTIONS
+    ):
+        raise GraphError(
+            36004,
+            "The caption is too long.",
+            2207010,
+            "Caption exceeded maximum characters or hashtag/mention limit",
+            f"The caption must be at most {MAX_CAPTION} characters with at most "
+            f"{MAX_HASHTAGS} hashtags and {MAX_MENTIONS} mentions.",
+        )
+
+
+def check_image(data: bytes) -> tuple[int, int]:
+    """§2.9: size, then JPEG only, then aspect ratio. Returns (width, height)."""
+    if len(data) > MAX_IMAGE_BYTES:
+        raise GraphError(
+            36000,
+            "The image size is too large.",
+            2207004,
+            "Image size too large",
+            "The image is too large to download. It should be less than 8 MiB.",
+        )
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt, (width, height) = img.format, img.size
+    except (UnidentifiedImageError, OSError):
+        fmt, width, height = None, 0, 0
+    if fmt != "JPEG":
+        raise GraphError(
+            36001,
+            "The image format is not supported.",
+            2207005,
+            "Unsupported format",
+            "The image format is not supported. Supported formats are: JPEG",
+        )
+    ratio = width / height
+    if not MIN_RATIO <= ratio <= MAX_RATIO:
+        raise GraphError(
+            36003,
+            f"The submitted image with aspect ratio ('{width}/{height}') cannot be published. "
+            "Please submit an image with a valid aspect ratio.",
+            2207009,
+            "Invalid aspect ratio",
+            "The image aspect ratio must be between 4:5 and 1.91:1.",
+        )
+    return width, height
+
+
+def insight_values(media_id: str) -> dict[str, int]:
+    """Plausible lifetime numbers that depend only on the media id."""
+    h = hashlib.sha256(media_id.encode()).digest()
+    reach = 200 + int.from_bytes(h[:2], "big") % 1800
+    likes = reach * (3 + h[2] % 6) // 100
+    comments = likes * (5 + h[3] % 10) // 100
+    saved = likes * (2 + h[4] % 8) // 100
+    shares = likes * (1 + h[5] % 6) // 100
+    visits = reach * (1 + h[6] % 4) // 100
+    return {
+        "reach": reach,
+        "likes": likes,
+        "comments": comments,
+        "saved": saved,
+        "shares": shares,
+        "views": reach + reach * (10 + h[7] % 50) // 100,
+        "total_interactions": likes + comments + saved + shares,
+        "follows": visits // 4,
+        "profile_visits": visits,
+        "profile_activity": visits // 2,
+    }
+
+
+def unsupported_metric(index: int) -> GraphError:  # §2.8 [I wording]
+    return GraphError(
+        100,
+        f"(#100) metric[{index}] must be one of the following values: " + ", ".join(FEED_METRICS),
+    )

@@ -1,0 +1,91 @@
+"""One settings object for every process: API, workers, beat, sandboxes and the CLI."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that ship in this repository for local use; refused outside development.
+DEV_JWT_SECRET = "briefcast-dev-secret-change-me-0123456789"  # noqa: S105
+SANDBOX_TOKEN = "sandbox-token"  # noqa: S105
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+
+    # PostgreSQL. Unset means: start the embedded server (see briefcast.embedded).
+    database_url: str | None = None
+    # Redis server without a db number; db 0 sessions and rate limits, 1 Celery, 2 cache.
+    redis_url: str | None = None
+
+    data_dir: Path = Path(".data")
+    media_root: Path = Path(".data/media")
+    # Base URL under which the API serves media; the Instagram sandbox fetches images from it.
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_algorithm: str = "HS256"
+    max_body_bytes: int = 64 * 1024
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+
+    instagram_graph_base_url: str = "http://127.0.0.1:8101"
+    instagram_api_version: str = "v25.0"
+    instagram_user_id: str = "17841400000000001"
+    instagram_access_token: SecretStr = SecretStr(SANDBOX_TOKEN)
+
+    linkedin_api_base_url: str = "http://127.0.0.1:8102"
+    linkedin_version: str = "202608"
+    linkedin_author_urn: str = "urn:li:organization:2414183"
+    linkedin_access_token: SecretStr = SecretStr(SANDBOX_TOKEN)
+
+    # The copy gate: a combined sentiment score below this stops the run for review.
+    sentiment_floor: float = -0.25
+    # Seconds after publishing at which metric snapshots are due (+1 h, +24 h, +72 h, +7 d).
+    metric_offsets_s: list[int] = Field(default_factory=lambda: [3600, 86400, 259200, 604800])
+    # A claimed post whose worker went silent this long is claimed again.
+    publish_lease_s: int = 120
+    outbox_sweep_after_s: int = 5
+    http_timeout_s: float = 10.0
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+                raise ValueError("JWT_SECRET must be set to a real secret in production")
+            if self.database_url is None or self.redis_url is None:
+                raise ValueError("DATABASE_URL and REDIS_URL are required in production")
+        return self
+
+    def redis_db_url(self, db: int) -> str:
+        if self.redis_url is None:
+            raise RuntimeError("REDIS_URL is not set and no embedded Redis was started")
+        return f"{self.redis_url.rstrip('/')}/{db}"
+
+    @property
+    def redis_sessions_url(self) -> str:
+        return self.redis_db_url(0)
+
+    @property
+    def redis_celery_url(self) -> str:
+        return self.redis_db_url(1)
+
+    @property
+    def redis_cache_url(self) -> str:
+        return self.redis_db_url(2)
+
+    @property
+    def uses_openai(self) -> bool:
+        return self.openai_api_key is not None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

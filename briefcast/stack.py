@@ -1,0 +1,153 @@
+"""The whole product as local processes: what `briefcast dev` and `briefcast demo` run.
+
+PostgreSQL and Redis come from DATABASE_URL / REDIS_URL, or embedded when unset. Then: the
+sandboxes, the API (uvicorn), an I/O worker (threads) for content, publishing, analytics and
+default, a CPU worker (prefork) for images, beat, and optionally Flower. Each child logs to
+`<data>/logs/<name>.log`; stopping the stack stops them all, then the embedded services.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from briefcast.embedded import EmbeddedServices, free_port
+from briefcast.migrate import upgrade
+
+IO_QUEUES = "content,publishing,analytics,default"
+
+
+@dataclass
+class Ports:
+    api: int = 8000
+    instagram: int = 8101
+    linkedin: int = 8102
+    flower: int = 5555
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(api=free_port(), instagram=free_port(), linkedin=free_port(), flower=free_port())
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    ports: Ports = field(default_factory=Ports)
+    with_flower: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+    embedded: EmbeddedServices | None = None
+    children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.api}"
+
+    def sandbox_url(self, platform: str) -> str:
+        return f"http://127.0.0.1:{getattr(self.ports, platform)}"
+
+    def log_path(self, name: str) -> Path:
+        return self.data_dir / "logs" / f"{name}.log"
+
+    def start(self, say: Callable[[str], None] = print) -> Stack:
+        self.data_dir = self.data_dir.resolve()
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
+            say("starting embedded PostgreSQL and Redis …")
+            self.embedded = EmbeddedServices(self.data_dir / "services").start()
+            env["DATABASE_URL"] = self.embedded.database_url
+            env["REDIS_URL"] = self.embedded.redis_url
+        env.update(
+            MEDIA_ROOT=str(self.data_dir / "media"),
+            PUBLIC_BASE_URL=self.api_url,
+            INSTAGRAM_GRAPH_BASE_URL=self.sandbox_url("instagram"),
+            LINKEDIN_API_BASE_URL=self.sandbox_url("linkedin"),
+            PYTHONUNBUFFERED="1",
+        )
+        self.env = env
+        say("migrating the database …")
+        upgrade(env["DATABASE_URL"])
+        python = sys.executable
+        celery = [python, "-m", "celery", "-A", "briefcast.pipeline.celery_app"]
+        commands = {
+            "sandbox": [
+                python, "-m", "briefcast.sandbox",
+                "--instagram-port", str(self.ports.instagram),
+                "--linkedin-port", str(self.ports.linkedin),
+            ],
+            "api": [
+                python, "-m", "uvicorn", "briefcast.api.app:create_app", "--factory",
+                "--host", "127.0.0.1", "--port", str(self.ports.api), "--no-access-log",
+            ],
+            "worker-io": [
+                *celery, "worker", "-n", "io@%h", "-Q", IO_QUEUES,
+                "-P", "threads", "-c", "8", "-l", "INFO",
+            ],
+            "worker-images": [
+                *celery, "worker", "-n", "images@%h", "-Q", "images",
+                "-P", "prefork", "-c", "2", "-l", "INFO",
+            ],
+            "beat": [
+                *celery, "beat", "-l", "INFO",
+                "-s", str(self.data_dir / "celerybeat-schedule"),
+            ],
+        }  # fmt: skip
+        if self.with_flower:
+            commands["flower"] = [*celery, "flower", f"--port={self.ports.flower}"]
+        for name, command in commands.items():
+            say(f"starting {name} …")
+            log = self.log_path(name).open("ab")
+            self.children[name] = subprocess.Popen(  # noqa: S603 - our own commands
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self._wait_until_up()
+        return self
+
+    def _wait_until_up(self, timeout_s: float = 60) -> None:
+        urls = {
+            "api": f"{self.api_url}/health",
+            "sandbox": f"{self.sandbox_url('instagram')}/_sandbox/records",
+        }
+        deadline = time.monotonic() + timeout_s
+        for name, url in urls.items():
+            while True:
+                self.check_alive()
+                try:
+                    if httpx.get(url, timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not come up; see {self.log_path(name)}")
+                time.sleep(0.2)
+
+    def check_alive(self) -> None:
+        for name, child in self.children.items():
+            if child.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with {child.returncode}; see {self.log_path(name)}"
+                )
+
+    def stop(self) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in self.children.values():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+        self.children.clear()
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None

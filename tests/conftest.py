@@ -1,0 +1,186 @@
+"""Test services: DATABASE_URL / REDIS_URL when set, otherwise the embedded servers.
+
+The suite owns the database it is given: it resets the schema once per session and
+truncates every table before each test that touches it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    from briefcast.embedded import EmbeddedServices
+
+    embedded = None
+    database_url = os.environ.get("DATABASE_URL")
+    redis_url = os.environ.get("REDIS_URL")
+    if not database_url or not redis_url:
+        embedded = EmbeddedServices(ROOT / ".data" / "test-services").start()
+        database_url, redis_url = embedded.database_url, embedded.redis_url
+    # Settings read the environment; every process-wide cache is reset to match.
+    os.environ.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        ENVIRONMENT="test",
+        MEDIA_ROOT=str(tmp_path_factory.mktemp("media")),
+    )
+    _reset_caches()
+    _reset_database(database_url)
+    _flush_redis(redis_url)
+    try:
+        yield {"database_url": database_url, "redis_url": redis_url}
+    finally:
+        from briefcast.models.session import reset_worker_engine
+
+        reset_worker_engine()
+        if embedded is not None:
+            # The in-process worker's chord results unsubscribe at interpreter exit, so Redis
+            # must still be up then: it stops when this process ends.
+            embedded.stop(keep_redis_until_exit=True)
+
+
+def _reset_caches() -> None:
+    from briefcast.models.session import reset_worker_engine
+    from briefcast.pipeline.celery_app import app, configure
+    from briefcast.pipeline.publish.registry import publisher_for
+    from briefcast.settings import get_settings
+
+    get_settings.cache_clear()
+    publisher_for.cache_clear()
+    reset_worker_engine()
+    configure(app)
+
+
+def _reset_database(database_url: str) -> None:
+    import psycopg
+
+    from briefcast.migrate import upgrade
+    from briefcast.models.session import sync_url
+
+    plain = sync_url(database_url).replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    upgrade(database_url)
+
+
+def _flush_redis(redis_url: str) -> None:
+    import redis
+
+    for db in (0, 1, 2):
+        client = redis.Redis.from_url(f"{redis_url}/{db}")
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture
+def db(services: dict[str, str]) -> Iterator[None]:
+    """A clean set of tables for this test (committed data, so real workers can see it)."""
+    from sqlalchemy import text
+
+    from briefcast.models import Base
+    from briefcast.models.session import worker_engine
+
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with worker_engine().begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield
+
+
+class Live:
+    """The live parts of a test stack: sandboxes, the API on a real port, an in-process worker."""
+
+    def __init__(self, api_url: str, instagram_url: str, linkedin_url: str):
+        self.api_url = api_url
+        self.instagram_url = instagram_url
+        self.linkedin_url = linkedin_url
+
+    def sandbox_posts(self, platform: str) -> list[dict[str, object]]:
+        import httpx
+
+        base = self.instagram_url if platform == "instagram" else self.linkedin_url
+        posts: list[dict[str, object]] = httpx.get(f"{base}/_sandbox/posts").json()
+        return posts
+
+    def reset_sandboxes(self) -> None:
+        import httpx
+
+        for base in (self.instagram_url, self.linkedin_url):
+            httpx.post(f"{base}/_sandbox/reset").raise_for_status()
+
+
+def _serve_api() -> tuple[object, str]:
+    import threading
+    import time
+
+    import uvicorn
+
+    from briefcast.api.app import create_app
+    from briefcast.embedded import free_port
+
+    port = free_port()
+    os.environ["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    _reset_caches()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("API server did not start")
+        time.sleep(0.02)
+    return server, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def live(services: dict[str, str]) -> Iterator[Live]:
+    from celery._state import _set_task_join_will_block
+    from celery.contrib.testing.worker import start_worker
+
+    from briefcast.pipeline.celery_app import app
+    from briefcast.pipeline.queues import TaskQueue
+    from briefcast.sandbox import instagram, linkedin
+    from briefcast.sandbox.server import serve_in_thread
+
+    ig = serve_in_thread(instagram.create_app())
+    li = serve_in_thread(linkedin.create_app())
+    os.environ.update(INSTAGRAM_GRAPH_BASE_URL=ig.base_url, LINKEDIN_API_BASE_URL=li.base_url)
+    server, api_url = _serve_api()
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=4,
+        perform_ping_check=False,
+        queues=[q.value for q in TaskQueue],
+        shutdown_timeout=10,
+    ):
+        # As in a real worker process: nothing here waits on results, so sending a task
+        # must not subscribe this process to its result (start_worker turns that back on).
+        _set_task_join_will_block(True)
+        yield Live(api_url, ig.base_url, li.base_url)
+    server.should_exit = True  # type: ignore[attr-defined]
+    ig.stop()
+    li.stop()
+
+
+@pytest.fixture
+def org_token(db: None) -> str:
+    from briefcast.client import bootstrap_token
+
+    return bootstrap_token("acme")
+
+
+@pytest.fixture
+def other_org_token(db: None) -> str:
+    from briefcast.client import bootstrap_token
+
+    return bootstrap_token("globex")

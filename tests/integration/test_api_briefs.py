@@ -1,0 +1,170 @@
+"""The brief ingress: validation, auth, idempotency and tenant isolation, on the real API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from briefcast.settings import get_settings
+from tests.conftest import Live
+from tests.integration.helpers import brief, row_counts
+
+pytestmark = pytest.mark.integration
+EMPTY = {"briefs": 0, "runs": 0, "posts": 0, "outbox": 0}
+
+
+def _client(live: Live, token: str | None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=live.api_url, headers=headers, timeout=10)
+
+
+def _assert_error_body(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error_code", "message", "timestamp", "details"}
+    assert body["error_code"] == code
+    assert body["message"]
+    datetime.fromisoformat(body["timestamp"])
+    return body
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({k: v for k, v in brief().items() if k != "topic"}, "topic"),
+        (brief(platforms=["instagram", "myspace"]), "platforms.1"),
+        (brief(publish_at=(datetime.now(UTC) - timedelta(hours=1)).isoformat()), "publish_at"),
+        (brief(publish_at="2030-01-01T09:00:00"), "publish_at"),
+        (brief(topic="x" * 201), "topic"),
+        (brief(key_points=[]), "key_points"),
+        (brief(platforms=["linkedin", "linkedin"]), "platforms"),
+        (brief(brand_color="green"), "brand_color"),
+        (brief(topic="bad\x00topic"), "topic"),
+        (brief(unexpected="field"), "unexpected"),
+    ],
+)
+def test_invalid_brief_is_422_and_writes_nothing(
+    live: Live, org_token: str, body: dict[str, Any], field: str
+) -> None:
+    response = _client(live, org_token).post("/api/v1/briefs", json=body)
+    error = _assert_error_body(response, 422, "validation_error")
+    assert field in [f["field"] for f in error["details"]["fields"]]
+    assert row_counts() == EMPTY
+
+
+def test_ten_megabyte_body_is_413_and_writes_nothing(live: Live, org_token: str) -> None:
+    huge = brief(audience="a" * (10 * 1024 * 1024))
+    response = _client(live, org_token).post("/api/v1/briefs", json=huge)
+    error = _assert_error_body(response, 413, "payload_too_large")
+    assert error["details"]["max_bytes"] == get_settings().max_body_bytes
+    assert row_counts() == EMPTY
+
+
+def test_chunked_body_over_the_limit_is_413(live: Live, org_token: str) -> None:
+    def chunks() -> Any:
+        for _ in range(100):
+            yield b"x" * 4096
+
+    response = _client(live, org_token).post(
+        "/api/v1/briefs", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    _assert_error_body(response, 413, "payload_too_large")
+
+
+def test_malformed_json_is_422(live: Live, org_token: str) -> None:
+    response = _client(live, org_token).post(
+        "/api/v1/briefs", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    _assert_error_body(response, 422, "validation_error")
+    assert row_counts() == EMPTY
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [
+        (None, "unauthorized"),
+        ("not-a-jwt", "invalid_token"),
+        (
+            jwt.encode({"sub": "x", "org": "y", "exp": 9999999999}, "wrong-secret-" * 3),
+            "invalid_token",
+        ),
+    ],
+)
+def test_missing_or_wrong_token_is_401(live: Live, db: None, token: str | None, code: str) -> None:
+    response = _client(live, token).post("/api/v1/briefs", json=brief())
+    _assert_error_body(response, 401, code)
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert row_counts() == EMPTY
+
+
+def test_expired_token_is_401(live: Live, org_token: str) -> None:
+    claims = jwt.decode(org_token, options={"verify_signature": False})
+    claims["exp"] = int((datetime.now(UTC) - timedelta(minutes=5)).timestamp())
+    settings = get_settings()
+    expired = jwt.encode(claims, settings.jwt_secret.get_secret_value(), settings.jwt_algorithm)
+    response = _client(live, expired).post("/api/v1/briefs", json=brief())
+    _assert_error_body(response, 401, "token_expired")
+    assert row_counts() == EMPTY
+
+
+def test_token_for_unknown_organization_is_403(live: Live, db: None) -> None:
+    import uuid
+
+    from briefcast.api.auth import create_token
+
+    token = create_token(get_settings(), uuid.uuid4())
+    response = _client(live, token).post("/api/v1/briefs", json=brief())
+    _assert_error_body(response, 403, "unknown_organization")
+    assert row_counts() == EMPTY
+
+
+def test_accepted_brief_writes_one_transaction(live: Live, org_token: str) -> None:
+    response = _client(live, org_token).post("/api/v1/briefs", json=brief())
+    assert response.status_code == 202
+    body = response.json()
+    assert body["links"]["self"] == f"/api/v1/runs/{body['run_id']}"
+    assert response.headers["Location"] == body["links"]["self"]
+    assert row_counts() == {"briefs": 1, "runs": 1, "posts": 2, "outbox": 1}
+
+
+def test_idempotency_key_replays_and_refuses_a_different_body(live: Live, org_token: str) -> None:
+    client = _client(live, org_token)
+    first = client.post("/api/v1/briefs", json=brief(), headers={"Idempotency-Key": "k-1"})
+    second = client.post("/api/v1/briefs", json=brief(), headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == second.status_code == 202
+    assert second.json()["run_id"] == first.json()["run_id"]
+    assert "Idempotent-Replayed" not in first.headers
+    assert second.headers["Idempotent-Replayed"] == "true"
+
+    other = client.post(
+        "/api/v1/briefs", json=brief(topic="Something else"), headers={"Idempotency-Key": "k-1"}
+    )
+    _assert_error_body(other, 422, "idempotency_key_reused")
+    assert row_counts() == {"briefs": 1, "runs": 1, "posts": 2, "outbox": 1}
+
+
+def test_another_organizations_run_is_404(live: Live, org_token: str, other_org_token: str) -> None:
+    run_id = _client(live, org_token).post("/api/v1/briefs", json=brief()).json()["run_id"]
+    assert _client(live, org_token).get(f"/api/v1/runs/{run_id}").status_code == 200
+    response = _client(live, other_org_token).get(f"/api/v1/runs/{run_id}")
+    _assert_error_body(response, 404, "run_not_found")
+
+
+def test_unknown_route_uses_the_error_body(live: Live) -> None:
+    _assert_error_body(httpx.get(f"{live.api_url}/nope"), 404, "not_found")
+
+
+def test_health_reports_both_services(live: Live) -> None:
+    response = httpx.get(f"{live.api_url}/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"postgresql": "ok", "redis": "ok"}}
+
+
+def test_openapi_docs_are_served(live: Live) -> None:
+    assert httpx.get(f"{live.api_url}/docs").status_code == 200
+    paths = httpx.get(f"{live.api_url}/openapi.json").json()["paths"]
+    assert {"/api/v1/briefs", "/api/v1/runs/{run_id}", "/health"} <= set(paths)
