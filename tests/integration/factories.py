@@ -1,0 +1,53 @@
+"""Rows for tests, written through the same models the product uses."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from briefcast.models import Brief, Post, PostStatus, Run, RunStatus
+from briefcast.models.repositories.tenancy import ensure_organization
+from briefcast.models.session import worker_session
+
+
+def make_run(
+    *,
+    status: RunStatus = RunStatus.ACCEPTED,
+    platforms: tuple[str, ...] = ("instagram", "linkedin"),
+    topic: str = "Our autumn sneaker drop is here",
+    captions: dict[str, str] | None = None,
+    post_status: PostStatus = PostStatus.PENDING,
+    scheduled_in_s: float | None = None,
+) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    with worker_session() as session:
+        org_id = ensure_organization(session, "factory-org")
+        brief = Brief(
+            organization_id=org_id,
+            topic=topic,
+            key_points=["Made from recycled ocean plastic"],
+            brand_voice="playful",
+            audience="runners",
+            brand_color="#2E7D32",
+            platforms=list(platforms),
+            request_hash="0" * 64,
+        )
+        session.add(brief)
+        session.flush()
+        run = Run(brief_id=brief.id, organization_id=org_id, status=status)
+        session.add(run)
+        session.flush()
+        posts = []
+        for platform in platforms:
+            post = Post(
+                run_id=run.id,
+                platform=platform,
+                status=post_status,
+                caption=(captions or {}).get(platform),
+                headline=topic,
+            )
+            if scheduled_in_s is not None:
+                post.scheduled_at = datetime.now(UTC) + timedelta(seconds=scheduled_in_s)
+            posts.append(post)
+        session.add_all(posts)
+        session.flush()
+        return run.id, [post.id for post in posts]

@@ -1,0 +1,178 @@
+"""The pipeline through the live stack (API, in-process worker, sandboxes), off the happy path."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from briefcast.models import MetricSnapshot, OutboxMessage
+from briefcast.models.session import worker_session
+from tests.beat import beat_ticking
+from tests.conftest import Live
+from tests.integration.helpers import brief
+
+pytestmark = pytest.mark.integration
+TERMINAL = {"published", "failed", "needs_review"}
+
+
+@pytest.fixture
+def client(live: Live, org_token: str) -> Iterator[httpx.Client]:
+    live.reset_sandboxes()
+    with httpx.Client(
+        base_url=live.api_url, headers={"Authorization": f"Bearer {org_token}"}, timeout=10
+    ) as http:
+        yield http
+
+
+def _submit(client: httpx.Client, **overrides: Any) -> str:
+    response = client.post("/api/v1/briefs", json=brief(**overrides))
+    assert response.status_code == 202, response.text
+    run_id: str = response.json()["run_id"]
+    return run_id
+
+
+def _wait(client: httpx.Client, run_id: str, until: Any, timeout_s: float = 45) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        view = client.get(f"/api/v1/runs/{run_id}").json()
+        if until(view) or time.monotonic() > deadline:
+            return view
+        time.sleep(0.2)
+
+
+def _posts(view: Any) -> dict[str, Any]:
+    return {post["platform"]: post for post in view["posts"]}
+
+
+def _fault(base_url: str, **spec: Any) -> None:
+    httpx.post(f"{base_url}/_sandbox/faults", json=spec).raise_for_status()
+
+
+def test_negative_brief_waits_for_review_and_publishes_nothing(
+    live: Live, client: httpx.Client
+) -> None:
+    run_id = _submit(
+        client,
+        topic="We hate this awful, terrible, disgusting mess",
+        key_points=["Everything is horrible and broken", "Worst launch ever, total failure"],
+    )
+    with beat_ticking():
+        view = _wait(client, run_id, lambda v: v["status"] in TERMINAL)
+    assert view["status"] == "needs_review"
+    assert "below the floor" in view["status_reason"]
+    assert all(post["scheduled_at"] is None for post in view["posts"])
+    check = next(e for e in view["timeline"] if e["stage"] == "check")
+    assert check["outcome"] == "halted"
+    assert live.sandbox_posts("instagram") == [] and live.sandbox_posts("linkedin") == []
+
+
+def test_a_lost_relay_is_recovered_by_the_outbox_sweep(
+    live: Live, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from briefcast.api import relay
+
+    def broker_down(*_: Any) -> None:
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(relay.outbox, "send", broker_down)
+    run_id = _submit(client)
+    monkeypatch.undo()
+    with worker_session() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+        assert row.sent_at is None  # committed, never sent
+    with beat_ticking():
+        view = _wait(client, run_id, lambda v: v["status"] in TERMINAL, timeout_s=60)
+    assert view["status"] == "published"
+    with worker_session() as session:
+        assert session.scalars(select(OutboxMessage)).one().sent_at is not None
+
+
+def test_a_transient_platform_error_is_retried_from_the_schedule(
+    live: Live, client: httpx.Client
+) -> None:
+    _fault(
+        live.linkedin_url,
+        method="POST",
+        path="^/rest/posts$",
+        status=500,
+        body={"message": "Internal Server Error", "status": 500},
+    )
+    run_id = _submit(client)
+    with beat_ticking():
+        view = _wait(client, run_id, lambda v: v["status"] in TERMINAL)
+    assert view["status"] == "published"
+    linkedin = _posts(view)["linkedin"]
+    assert linkedin["publish_attempts"] == 2
+    assert _posts(view)["instagram"]["publish_attempts"] == 1
+    assert len(live.sandbox_posts("linkedin")) == 1
+
+
+def test_a_permanent_platform_error_fails_the_post_with_its_message(
+    live: Live, client: httpx.Client
+) -> None:
+    message = "Invalid parameter: the caption breaks a rule"
+    _fault(
+        live.instagram_url,
+        method="POST",
+        path="/media$",
+        status=400,
+        body={"error": {"message": message, "type": "OAuthException", "code": 100}},
+    )
+    run_id = _submit(client)
+    with beat_ticking():
+        view = _wait(client, run_id, lambda v: v["status"] in TERMINAL)
+    assert view["status"] == "failed"
+    instagram = _posts(view)["instagram"]
+    assert instagram["status"] == "failed"
+    assert message in instagram["status_reason"]
+    assert _posts(view)["linkedin"]["status"] == "published"
+    assert live.sandbox_posts("instagram") == []
+
+
+def test_commit_then_drop_leaves_the_post_unknown_not_failed(
+    live: Live, client: httpx.Client
+) -> None:
+    _fault(live.linkedin_url, method="POST", path="^/rest/posts$", commit_then_drop=True)
+    run_id = _submit(client)
+    with beat_ticking():
+        view = _wait(client, run_id, lambda v: _posts(v)["linkedin"]["status"] == "unknown")
+    linkedin = _posts(view)["linkedin"]
+    assert linkedin["status"] == "unknown"
+    assert "reconcil" in view["status_reason"]
+    assert len(live.sandbox_posts("linkedin")) == 1  # the platform holds it: never resent
+
+
+def test_due_metric_snapshots_are_collected(live: Live, client: httpx.Client) -> None:
+    run_id = _submit(client)
+    with beat_ticking():
+        view = _wait(client, run_id, lambda v: v["status"] in TERMINAL)
+        assert view["status"] == "published"
+        with worker_session() as session:
+            # Publishing made the +1 h snapshot; pretend the hour has passed.
+            snapshots = session.scalars(
+                select(MetricSnapshot).where(MetricSnapshot.offset_s == 3600)
+            ).all()
+            assert len(snapshots) == 2
+            for snapshot in snapshots:
+                snapshot.due_at = datetime.now(UTC) - timedelta(seconds=1)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with worker_session() as session:
+                rows = session.scalars(
+                    select(MetricSnapshot).where(MetricSnapshot.offset_s == 3600)
+                ).all()
+                if rows and all(r.collected_at for r in rows):
+                    break
+            time.sleep(0.2)
+    by_post = {row.post_id: row.metrics for row in rows}
+    posts = _posts(view)
+    assert "reach" in by_post[uuid.UUID(posts["instagram"]["id"])]
+    assert "likes" in by_post[uuid.UUID(posts["linkedin"]["id"])]
+    assert all(row.collected_at is not None for row in rows)
