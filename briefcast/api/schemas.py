@@ -95,6 +95,8 @@ class StageOut(BaseModel):
 
 
 class PostOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     platform: str
     status: str
@@ -105,7 +107,7 @@ class PostOut(BaseModel):
     alt_text: str | None
     copy_source: str | None
     sentiment: float | None
-    image_url: str | None
+    image_url: str | None = None
     scheduled_at: datetime | None
     published_at: datetime | None
     publish_attempts: int

@@ -36,15 +36,8 @@ async def get_run(
             publish_at=view.brief.publish_at,
         ),
         posts=[
-            PostOut.model_validate(
-                {
-                    **{
-                        field: getattr(post, field)
-                        for field in PostOut.model_fields
-                        if hasattr(post, field)
-                    },
-                    "image_url": media_base + post.image_path if post.image_path else None,
-                }
+            PostOut.model_validate(post).model_copy(
+                update={"image_url": media_base + post.image_path if post.image_path else None}
             )
             for post in view.posts
         ],

@@ -81,6 +81,11 @@ def publish_post(
         return _settle(session_scope, post_id, attempt, exc=exc, status=PostStatus.UNKNOWN)
     except PermanentPublishError as exc:
         return _settle(session_scope, post_id, attempt, exc=exc, status=PostStatus.FAILED)
+    except Exception as exc:
+        # A bug, not a platform answer: whether the request went out is not known, so the
+        # post waits for reconciliation instead of being sent again on the next lease.
+        ambiguous = AmbiguousPublishError(f"unexpected {type(exc).__name__}: {exc}")
+        return _settle(session_scope, post_id, attempt, exc=ambiguous, status=PostStatus.UNKNOWN)
     save(result)
     with session_scope() as session:
         post = repo.get_post(session, post_id, lock=True)

@@ -1,0 +1,131 @@
+"""The publish service's bookkeeping for each outcome, with a scripted publisher.
+
+The wire-level behaviour of the real publishers is covered against the sandboxes in
+tests/contract; here the publisher only decides which outcome the service must record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from briefcast.models import MetricSnapshot, Post, PostStatus, RunStatus
+from briefcast.models.repositories import pipeline as repo
+from briefcast.models.session import worker_session
+from briefcast.pipeline.adapters.publisher import (
+    AuthPublishError,
+    PostMetrics,
+    PublishProgress,
+    PublishRequest,
+    SaveProgress,
+    TransientPublishError,
+)
+from briefcast.pipeline.publish.service import MAX_ATTEMPTS, publish_post
+from tests.integration.factories import make_run
+
+pytestmark = pytest.mark.integration
+
+
+class ScriptedPublisher:
+    platform = "instagram"
+
+    def __init__(self, *outcomes: Exception | None):
+        self.outcomes = list(outcomes)
+        self.seen: list[PublishProgress] = []
+
+    def publish(
+        self, request: PublishRequest, progress: PublishProgress, save: SaveProgress
+    ) -> PublishProgress:
+        self.seen.append(PublishProgress(progress.container_id, progress.platform_post_id))
+        if progress.container_id is None:
+            progress.container_id = "container-1"
+            save(progress)  # known before the next call, as the real publishers do
+        outcome = self.outcomes.pop(0)
+        if outcome is not None:
+            raise outcome
+        progress.platform_post_id = "media-1"
+        return progress
+
+    def fetch_metrics(self, platform_post_id: str) -> PostMetrics:
+        return PostMetrics(values={})
+
+
+def _claimed_post() -> uuid.UUID:
+    _, (post_id,) = make_run(
+        status=RunStatus.SCHEDULED,
+        platforms=("instagram",),
+        post_status=PostStatus.PUBLISHING,
+        scheduled_in_s=-1,
+    )
+    return post_id
+
+
+def _publish(post_id: uuid.UUID, publisher: ScriptedPublisher) -> str:
+    return publish_post(
+        worker_session, post_id, publisher, lambda k: f"http://x/{k}", str, [0, 3600]
+    )
+
+
+def _post(post_id: uuid.UUID) -> Post:
+    with worker_session() as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        return post
+
+
+def test_published_post_saves_ids_schedules_metrics_and_publishes_the_run(db: None) -> None:
+    post_id = _claimed_post()
+    assert _publish(post_id, ScriptedPublisher(None)) == PostStatus.PUBLISHED
+    post = _post(post_id)
+    assert (post.container_id, post.platform_post_id) == ("container-1", "media-1")
+    assert post.published_at is not None and post.published_at <= datetime.now(UTC)
+    with worker_session() as session:
+        offsets = sorted(
+            s.offset_s for s in session.query(MetricSnapshot).filter_by(post_id=post_id)
+        )
+        run = repo.get_run(session, post.run_id)
+        assert run is not None and run.status == RunStatus.PUBLISHED
+    assert offsets == [0, 3600]
+    # A redelivered task finds the post published and leaves it alone.
+    assert _publish(post_id, ScriptedPublisher()) == PostStatus.PUBLISHED
+
+
+def test_transient_error_reschedules_and_the_retry_resumes_from_saved_ids(db: None) -> None:
+    post_id = _claimed_post()
+    publisher = ScriptedPublisher(TransientPublishError("busy", status=503), None)
+    assert _publish(post_id, publisher) == PostStatus.SCHEDULED
+    post = _post(post_id)
+    assert post.scheduled_at is not None and post.scheduled_at > datetime.now(UTC)
+    assert post.status_reason == "instagram said: busy"
+    with worker_session() as session:
+        session.get(Post, post_id).status = PostStatus.PUBLISHING  # type: ignore[union-attr]
+    assert _publish(post_id, publisher) == PostStatus.PUBLISHED
+    assert publisher.seen[1].container_id == "container-1"  # no second container
+    assert _post(post_id).publish_attempts == 2
+
+
+def test_transient_errors_give_up_after_the_bound(db: None) -> None:
+    post_id = _claimed_post()
+    errors = [TransientPublishError("busy", status=503) for _ in range(MAX_ATTEMPTS)]
+    publisher = ScriptedPublisher(*errors)
+    for _ in range(MAX_ATTEMPTS):
+        with worker_session() as session:
+            session.get(Post, post_id).status = PostStatus.PUBLISHING  # type: ignore[union-attr]
+        status = _publish(post_id, publisher)
+    assert status == PostStatus.FAILED
+    assert _post(post_id).status_reason.startswith(f"gave up after {MAX_ATTEMPTS} attempts")  # type: ignore[union-attr]
+
+
+def test_expired_token_fails_with_the_platform_message(db: None) -> None:
+    post_id = _claimed_post()
+    error = AuthPublishError("Error validating access token: Session has expired", code="190")
+    assert _publish(post_id, ScriptedPublisher(error)) == PostStatus.FAILED
+    assert "Session has expired" in (_post(post_id).status_reason or "")
+
+
+def test_an_unexpected_error_is_never_resent_blindly(db: None) -> None:
+    post_id = _claimed_post()
+    assert _publish(post_id, ScriptedPublisher(RuntimeError("bug"))) == PostStatus.UNKNOWN
+    assert "unexpected RuntimeError: bug" in (_post(post_id).status_reason or "")
