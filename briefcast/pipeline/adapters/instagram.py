@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from briefcast.pipeline.adapters.http_base import HttpPublisherBase
 from briefcast.pipeline.adapters.publisher import (
     AmbiguousPublishError,
     AuthPublishError,
@@ -78,8 +79,9 @@ def graph_error(resp: httpx.Response) -> PublishError:
     return PermanentPublishError(message, status=status, code=tag)
 
 
-class InstagramPublisher:
+class InstagramPublisher(HttpPublisherBase):
     platform = "instagram"
+    display_name = "Instagram"
 
     def __init__(
         self,
@@ -97,11 +99,13 @@ class InstagramPublisher:
         self.poll_interval_s = poll_interval_s
         self.max_polls = max_polls
         # Bearer keeps the token out of URLs (and so out of httpx's request logs); §2.1.
-        self._http = httpx.Client(
-            base_url=f"{base_url.rstrip('/')}/{api_version}",
-            headers={"Authorization": f"Bearer {access_token}"},
-            timeout=timeout_s,
-            transport=transport,
+        super().__init__(
+            httpx.Client(
+                base_url=f"{base_url.rstrip('/')}/{api_version}",
+                headers={"Authorization": f"Bearer {access_token}"},
+                timeout=timeout_s,
+                transport=transport,
+            )
         )
 
     @classmethod
@@ -115,27 +119,10 @@ class InstagramPublisher:
             **kw,
         )
 
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> InstagramPublisher:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def _call(
         self, method: str, path: str, *, ambiguous: bool = False, **kw: Any
     ) -> dict[str, Any]:
-        try:
-            resp = self._http.request(method, path, **kw)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise TransientPublishError(f"cannot reach Instagram: {exc!r}") from exc
-        except httpx.TransportError as exc:
-            # The request left this process; only side-effecting calls are in doubt.
-            if ambiguous:
-                raise AmbiguousPublishError(f"no answer to {method} {path}: {exc!r}") from exc
-            raise TransientPublishError(f"{method} {path} failed: {exc!r}") from exc
+        resp = self._send(method, path, ambiguous=ambiguous, **kw)
         if not resp.is_success:
             raise graph_error(resp)
         body: dict[str, Any] = resp.json()

@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 import httpx
 
+from briefcast.pipeline.adapters.http_base import HttpPublisherBase
 from briefcast.pipeline.adapters.publisher import (
-    AmbiguousPublishError,
     AuthPublishError,
     PermanentPublishError,
     PostMetrics,
@@ -70,8 +70,9 @@ def _duplicate_of(resp: httpx.Response) -> str | None:
     return match.group(0) if match else None
 
 
-class LinkedInPublisher:
+class LinkedInPublisher(HttpPublisherBase):
     platform = "linkedin"
+    display_name = "LinkedIn"
 
     def __init__(
         self,
@@ -88,15 +89,17 @@ class LinkedInPublisher:
         self.author_urn = author_urn
         self.poll_interval_s = poll_interval_s
         self.max_polls = max_polls
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            headers={  # §3.1 required on every /rest call
-                "Authorization": f"Bearer {access_token}",
-                "LinkedIn-Version": version,
-                "X-Restli-Protocol-Version": "2.0.0",
-            },
-            timeout=timeout_s,
-            transport=transport,
+        super().__init__(
+            httpx.Client(
+                base_url=base_url.rstrip("/"),
+                headers={  # §3.1 required on every /rest call
+                    "Authorization": f"Bearer {access_token}",
+                    "LinkedIn-Version": version,
+                    "X-Restli-Protocol-Version": "2.0.0",
+                },
+                timeout=timeout_s,
+                transport=transport,
+            )
         )
 
     @classmethod
@@ -109,25 +112,6 @@ class LinkedInPublisher:
             timeout_s=settings.http_timeout_s,
             **kw,
         )
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> LinkedInPublisher:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _send(self, method: str, url: str, *, ambiguous: bool = False, **kw: Any) -> httpx.Response:
-        try:
-            return self._http.request(method, url, **kw)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise TransientPublishError(f"cannot reach LinkedIn: {exc!r}") from exc
-        except httpx.TransportError as exc:
-            if ambiguous:  # the post may exist: resend byte-identically (§3.10)
-                raise AmbiguousPublishError(f"no answer to {method} {url}: {exc!r}") from exc
-            raise TransientPublishError(f"{method} {url} failed: {exc!r}") from exc
 
     def _json(self, method: str, url: str, **kw: Any) -> dict[str, Any]:
         resp = self._send(method, url, **kw)
