@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from briefcast.stack import Ports, Stack
 
 app = typer.Typer(help="Briefcast: content briefs in, published and measured posts out.")
 DATA_DIR = Path(os.environ.get("DATA_DIR", ".data"))
@@ -34,7 +37,6 @@ def dev(
     """Run the whole stack (embedded services unless configured) until Ctrl-C."""
     from briefcast.client import bootstrap_token
     from briefcast.settings import get_settings
-    from briefcast.stack import Ports, Stack
 
     stack = Stack(DATA_DIR, Ports(api_port, instagram_port, linkedin_port, flower_port))
     try:
@@ -46,9 +48,23 @@ def dev(
         typer.echo(f"Flower   http://127.0.0.1:{flower_port}")
         typer.echo(f"Token    {TOKEN_FILE} (organization 'demo')")
         typer.echo("Ctrl-C stops everything.")
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        _wait_for_stop_signal(stack)
     finally:
+        typer.echo("stopping …")
         stack.stop()
+
+
+def _wait_for_stop_signal(stack: Stack) -> None:
+    """Until SIGINT or SIGTERM, or until a child process dies (then say which)."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        try:
+            stack.check_alive()
+        except RuntimeError as exc:
+            typer.echo(str(exc), err=True)
+            return
 
 
 @app.command()
@@ -70,7 +86,11 @@ def submit(
     """Submit a brief (a JSON file) and print the accepted run."""
     from briefcast.client import ApiClient, load_brief
 
-    typer.echo(json.dumps(ApiClient(api, _token(token)).submit(load_brief(file)), indent=2))
+    typer.echo(
+        json.dumps(
+            ApiClient(api, _token(token)).submit(load_brief(file)), indent=2, ensure_ascii=False
+        )
+    )
 
 
 @app.command()
@@ -82,7 +102,7 @@ def status(
     """Print a run: status, posts and timeline."""
     from briefcast.client import ApiClient
 
-    typer.echo(json.dumps(ApiClient(api, _token(token)).run(run_id), indent=2))
+    typer.echo(json.dumps(ApiClient(api, _token(token)).run(run_id), indent=2, ensure_ascii=False))
 
 
 @app.command()

@@ -7,6 +7,9 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+# Platform caption limits (Instagram §2.9, LinkedIn §3.4 of the external API reference).
+CAPTION_LIMITS = {"instagram": 2200, "linkedin": 3000}
+
 
 class CopyBrief(BaseModel):
     """What a copy model needs to know: primitives re-read from the brief row."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from briefcast.pipeline.copy.model import CopyBrief, CopyResult, PlatformCopy
+from briefcast.pipeline.copy.model import CAPTION_LIMITS, CopyBrief, CopyResult, PlatformCopy
 
 SOURCE = "offline-copywriter"
 
@@ -29,7 +29,8 @@ _CALL_TO_ACTION = {
 
 
 def _hashtags(topic: str, key_points: list[str], limit: int) -> list[str]:
-    words = re.findall(r"[A-Za-z][A-Za-z0-9]+", " ".join([topic, *key_points]))
+    # Letters of any script, so "café" stays one word (a hashtag may hold digits after them).
+    words = re.findall(r"[^\W\d_][^\W_]*", " ".join([topic, *key_points]))
     tags: list[str] = []
     for word in words:
         if word.lower() in _STOPWORDS or len(word) < 4:
@@ -43,12 +44,17 @@ def _hashtags(topic: str, key_points: list[str], limit: int) -> list[str]:
 
 
 def _caption(brief: CopyBrief, platform: str, hashtags: list[str]) -> str:
+    """Opener, key points, call to action, hashtags; trailing points go if over the limit."""
     opener = _OPENERS.get(platform, "{topic}").format(topic=brief.topic.rstrip("."))
-    points = [point.rstrip(".") + "." for point in brief.key_points]
     bullet = "• " if platform == "linkedin" else "— "
-    body = "\n".join(bullet + p for p in points)
-    parts = [opener, body, _CALL_TO_ACTION.get(platform, ""), " ".join(hashtags)]
-    return "\n\n".join(part for part in parts if part)
+    points = [bullet + point.rstrip(".") + "." for point in brief.key_points]
+    limit = CAPTION_LIMITS.get(platform, 2200)
+    while True:
+        parts = [opener, "\n".join(points), _CALL_TO_ACTION.get(platform, ""), " ".join(hashtags)]
+        caption = "\n\n".join(part for part in parts if part)
+        if len(caption) <= limit or not points:
+            return caption[:limit]
+        points.pop()
 
 
 class OfflineCopywriter:
