@@ -33,12 +33,14 @@ def dev(
     flower_port: int = 5555,
     instagram_port: int = 8101,
     linkedin_port: int = 8102,
+    openai_port: int = 8103,
 ) -> None:
     """Run the whole stack (embedded services unless configured) until Ctrl-C."""
     from briefcast.client import bootstrap_token
     from briefcast.settings import get_settings
 
-    stack = Stack(DATA_DIR, Ports(api_port, instagram_port, linkedin_port, flower_port))
+    ports = Ports(api_port, instagram_port, linkedin_port, flower_port, openai_port)
+    stack = Stack(DATA_DIR, ports)
     try:
         stack.start()
         os.environ.update(stack.env)
@@ -106,11 +108,17 @@ def status(
 
 
 @app.command()
-def sandbox(instagram_port: int = 8101, linkedin_port: int = 8102) -> None:
-    """Run the Instagram and LinkedIn sandbox servers."""
+def sandbox(instagram_port: int = 8101, linkedin_port: int = 8102, openai_port: int = 8103) -> None:
+    """Run the Instagram, LinkedIn and OpenAI sandbox servers."""
     from briefcast.sandbox.__main__ import main
 
-    main(["--instagram-port", str(instagram_port), "--linkedin-port", str(linkedin_port)])
+    main(
+        [
+            *("--instagram-port", str(instagram_port)),
+            *("--linkedin-port", str(linkedin_port)),
+            *("--openai-port", str(openai_port)),
+        ]
+    )
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -72,12 +73,19 @@ def _summary(stack: Stack, runs: dict[str, str], views: dict[str, Any]) -> bool:
                 path, described = _image_ok(stack, post["image_url"])
                 print(f"    image:  {path} ({described})")
             print(f"    posted: {post['platform_post_id']}")
+    print()
     for platform, posts in records.items():
-        print(f"\n{platform} sandbox holds {len(posts)} post(s)")
+        print(f"{platform} sandbox holds {len(posts)} post(s)")
+    if stack.env.get("OPENAI_BASE_URL", "").startswith(stack.sandbox_url("openai")):
+        calls = httpx.get(f"{stack.sandbox_url('openai')}/_sandbox/records", timeout=5).json()
+        completions = [c for c in calls if c["path"] == "/v1/chat/completions"]
+        print(f"openai sandbox answered {len(completions)} chat completion(s) for the copy")
     return all_published
 
 
 def run_demo(examples: Path, data_dir: Path, timeout_s: float = 180) -> int:
+    # Every demo starts from nothing, so what it prints is only this run's work.
+    shutil.rmtree(data_dir, ignore_errors=True)
     stack = Stack(data_dir=data_dir, ports=Ports.free(), with_flower=False)
     try:
         stack.start(say=_say)

@@ -34,7 +34,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
 
     openai_api_key: SecretStr | None = None
-    openai_base_url: str | None = None
+    openai_base_url: str | None = None  # unset: the SDK's default, api.openai.com
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout_s: float = 30.0
+    openai_max_retries: int = 2
 
     instagram_graph_base_url: str = "http://127.0.0.1:8101"
     instagram_api_version: str = "v25.0"
@@ -62,6 +65,9 @@ class Settings(BaseSettings):
                 raise ValueError("JWT_SECRET must be set to a real secret in production")
             if self.database_url is None or self.redis_url is None:
                 raise ValueError("DATABASE_URL and REDIS_URL are required in production")
+            for name in ("instagram_access_token", "linkedin_access_token"):
+                if getattr(self, name).get_secret_value() == SANDBOX_TOKEN:
+                    raise ValueError(f"{name.upper()} is the sandbox token in production")
         return self
 
     def redis_db_url(self, db: int) -> str:

@@ -21,6 +21,7 @@ import httpx
 
 from briefcast.embedded import EmbeddedServices, free_port
 from briefcast.migrate import upgrade
+from briefcast.sandbox.openai_api import SANDBOX_API_KEY
 
 IO_QUEUES = "content,publishing,analytics,default"
 
@@ -31,10 +32,11 @@ class Ports:
     instagram: int = 8101
     linkedin: int = 8102
     flower: int = 5555
+    openai: int = 8103
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(api=free_port(), instagram=free_port(), linkedin=free_port(), flower=free_port())
+        return cls(*(free_port() for _ in range(5)))
 
 
 @dataclass
@@ -65,6 +67,12 @@ class Stack:
             self.embedded = EmbeddedServices(self.data_dir / "services").start()
             env["DATABASE_URL"] = self.embedded.database_url
             env["REDIS_URL"] = self.embedded.redis_url
+        if not env.get("OPENAI_API_KEY"):
+            # Like the platforms: no key configured means the local OpenAI sandbox.
+            env.update(
+                OPENAI_API_KEY=SANDBOX_API_KEY,
+                OPENAI_BASE_URL=f"{self.sandbox_url('openai')}/v1",
+            )
         env.update(
             MEDIA_ROOT=str(self.data_dir / "media"),
             PUBLIC_BASE_URL=self.api_url,
@@ -82,6 +90,7 @@ class Stack:
                 python, "-m", "briefcast.sandbox",
                 "--instagram-port", str(self.ports.instagram),
                 "--linkedin-port", str(self.ports.linkedin),
+                "--openai-port", str(self.ports.openai),
             ],
             "api": [
                 python, "-m", "uvicorn", "briefcast.api.app:create_app", "--factory",
@@ -104,10 +113,10 @@ class Stack:
             commands["flower"] = [*celery, "flower", f"--port={self.ports.flower}"]
         for name, command in commands.items():
             say(f"starting {name} …")
-            log = self.log_path(name).open("ab")
-            self.children[name] = subprocess.Popen(  # noqa: S603 - our own commands
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+            with self.log_path(name).open("ab") as log:  # the child keeps its own copy
+                self.children[name] = subprocess.Popen(  # noqa: S603 - our own commands
+                    command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
         self._wait_until_up()
         return self
 

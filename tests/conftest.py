@@ -7,6 +7,7 @@ truncates every table before each test that touches it.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     embedded = None
     database_url = os.environ.get("DATABASE_URL")
     redis_url = os.environ.get("REDIS_URL")
-    if not database_url or not redis_url:
+    if database_url and redis_url:
+        _refuse_unless_test_database(database_url)
+    else:
         embedded = EmbeddedServices(ROOT / ".data" / "test-services").start()
         database_url, redis_url = embedded.database_url, embedded.redis_url
     # Settings read the environment; every process-wide cache is reset to match.
@@ -45,6 +48,17 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
             # The in-process worker's chord results unsubscribe at interpreter exit, so Redis
             # must still be up then: it stops when this process ends.
             embedded.stop(keep_redis_until_exit=True)
+
+
+def _refuse_unless_test_database(database_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    name = make_url(database_url).database or ""
+    if "test" not in name:
+        raise pytest.UsageError(
+            f"the suite drops the schema of the database it is given; {name!r} does not look "
+            "like a test database (its name must contain 'test')"
+        )
 
 
 def _reset_caches() -> None:
@@ -85,23 +99,34 @@ def _flush_redis(redis_url: str) -> None:
 def db(services: dict[str, str]) -> Iterator[None]:
     """A clean set of tables for this test (committed data, so real workers can see it)."""
     from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
 
     from briefcast.models import Base
     from briefcast.models.session import worker_engine
 
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with worker_engine().begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    # The session-wide worker may still be finishing the previous test's tasks, and TRUNCATE
+    # can deadlock with them; those tasks find their rows gone and stop, so try again.
+    for attempt in range(5):
+        try:
+            with worker_engine().begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            break
+        except DBAPIError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
     yield
 
 
 class Live:
     """The live parts of a test stack: sandboxes, the API on a real port, an in-process worker."""
 
-    def __init__(self, api_url: str, instagram_url: str, linkedin_url: str):
+    def __init__(self, api_url: str, instagram_url: str, linkedin_url: str, openai_url: str):
         self.api_url = api_url
         self.instagram_url = instagram_url
         self.linkedin_url = linkedin_url
+        self.openai_url = openai_url
 
     def sandbox_posts(self, platform: str) -> list[dict[str, object]]:
         import httpx
@@ -113,7 +138,7 @@ class Live:
     def reset_sandboxes(self) -> None:
         import httpx
 
-        for base in (self.instagram_url, self.linkedin_url):
+        for base in (self.instagram_url, self.linkedin_url, self.openai_url):
             httpx.post(f"{base}/_sandbox/reset").raise_for_status()
 
 
@@ -148,12 +173,19 @@ def live(services: dict[str, str]) -> Iterator[Live]:
 
     from briefcast.pipeline.celery_app import app
     from briefcast.pipeline.queues import TaskQueue
-    from briefcast.sandbox import instagram, linkedin
+    from briefcast.sandbox import instagram, linkedin, openai_api
     from briefcast.sandbox.server import serve_in_thread
 
     ig = serve_in_thread(instagram.create_app())
     li = serve_in_thread(linkedin.create_app())
-    os.environ.update(INSTAGRAM_GRAPH_BASE_URL=ig.base_url, LINKEDIN_API_BASE_URL=li.base_url)
+    oa = serve_in_thread(openai_api.create_app())
+    # Copy goes through the production OpenAI adapter, pointed at the sandbox.
+    os.environ.update(
+        INSTAGRAM_GRAPH_BASE_URL=ig.base_url,
+        LINKEDIN_API_BASE_URL=li.base_url,
+        OPENAI_API_KEY=openai_api.SANDBOX_API_KEY,
+        OPENAI_BASE_URL=f"{oa.base_url}/v1",
+    )
     server, api_url = _serve_api()
     with start_worker(
         app,
@@ -166,10 +198,10 @@ def live(services: dict[str, str]) -> Iterator[Live]:
         # As in a real worker process: nothing here waits on results, so sending a task
         # must not subscribe this process to its result (start_worker turns that back on).
         _set_task_join_will_block(True)
-        yield Live(api_url, ig.base_url, li.base_url)
+        yield Live(api_url, ig.base_url, li.base_url, oa.base_url)
     server.should_exit = True  # type: ignore[attr-defined]
-    ig.stop()
-    li.stop()
+    for sandbox in (ig, li, oa):
+        sandbox.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Identity, Index, String, text
+from sqlalchemy import BigInteger, Identity, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -15,7 +15,11 @@ from briefcast.models.base import Base, Timestamped
 class OutboxMessage(Timestamped, Base):
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_unsent", "created_at", postgresql_where=text("sent_at IS NULL")),
+        Index(
+            "ix_outbox_unsent",
+            "created_at",
+            postgresql_where=text("sent_at IS NULL AND error IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -23,3 +27,5 @@ class OutboxMessage(Timestamped, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     sent_at: Mapped[datetime | None]
     send_attempts: Mapped[int] = mapped_column(default=0)
+    # A row that can never be sent (unknown topic) is parked with the reason, not retried.
+    error: Mapped[str | None] = mapped_column(Text)

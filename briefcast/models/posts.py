@@ -58,7 +58,15 @@ class Post(UUIDPk, Timestamped, Base):
 
     scheduled_at: Mapped[datetime | None]
     lease_expires_at: Mapped[datetime | None]
+    # Each claim gets a fresh id; a publish task acts only on the claim it was sent for, so a
+    # stale or duplicate message after a re-claim changes nothing.
+    claim_id: Mapped[uuid.UUID | None]
+    # Set, and committed, before the first platform call of an attempt; cleared when the
+    # attempt settles. A lapsed lease with this set means "may have posted": reconcile.
+    attempt_started_at: Mapped[datetime | None]
     publish_attempts: Mapped[int] = mapped_column(default=0)
+    # Everything a publisher learned that a resumed attempt needs (besides the ids below).
+    publish_progress: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     container_id: Mapped[str | None] = mapped_column(String(200))
     platform_post_id: Mapped[str | None] = mapped_column(String(200))
     permalink: Mapped[str | None] = mapped_column(String(500))
@@ -83,3 +91,6 @@ class MetricSnapshot(UUIDPk, Base):
     lease_expires_at: Mapped[datetime | None]
     collected_at: Mapped[datetime | None]
     metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # The last failed read; after MAX_ATTEMPTS the snapshot is closed with this as its reason.
+    error: Mapped[str | None] = mapped_column(Text)

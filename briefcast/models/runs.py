@@ -71,6 +71,7 @@ class Run(UUIDPk, Timestamped, Base):
 
 class StageOutcome(enum.StrEnum):
     RUNNING = "running"
+    RETRYING = "retrying"  # failed transiently; the stage will run again
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     HALTED = "halted"

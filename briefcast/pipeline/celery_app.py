@@ -11,27 +11,31 @@ from briefcast.models.session import reset_worker_engine
 from briefcast.pipeline.queues import QUEUES, ROUTES, TaskQueue
 from briefcast.settings import get_settings
 
-# Longer than any task's hard time limit, so Redis never redelivers a task still running.
+# How long Redis waits for an unacknowledged task before handing it to another worker: far
+# longer than any task runs, so a slow task is not run twice while it is still going.
 VISIBILITY_TIMEOUT_S = 3600
+BEAT_INTERVALS_S = {
+    "pipeline.publish.dispatch_due": 1.0,
+    "pipeline.outbox.sweep": 5.0,
+    "pipeline.analytics.collect_due": 10.0,
+}
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
+    # A tick not taken before the next one is due is dropped, so a backlog never piles up.
     return {
-        "dispatch-due-posts": {"task": "pipeline.schedule.dispatch_due", "schedule": 1.0},
-        "sweep-outbox": {"task": "pipeline.outbox.sweep", "schedule": 5.0},
-        "collect-due-metrics": {"task": "pipeline.analytics.collect_due", "schedule": 10.0},
+        name: {"task": name, "schedule": every, "options": {"expires": every}}
+        for name, every in BEAT_INTERVALS_S.items()
     }
 
 
 def configure(app: Celery) -> None:
     settings = get_settings()
     url = settings.redis_celery_url if settings.redis_url else "memory://"
-    transport = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
     app.conf.update(
         broker_url=url,
         result_backend=url if settings.redis_url else "cache+memory://",
-        broker_transport_options=dict(transport),
-        result_backend_transport_options=dict(transport),
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         broker_connection_retry_on_startup=True,
         task_queues=QUEUES,
         task_default_queue=TaskQueue.DEFAULT.value,

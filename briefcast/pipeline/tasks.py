@@ -1,4 +1,4 @@
-"""Thin Celery tasks: take ids, open a session scope, call a stage service.
+"""Thin Celery tasks: take ids, call a stage service, record the outcome.
 
 Every task is idempotent (each service checks the state it expects before acting), so
 `acks_late` redelivery after a killed worker is safe. Names are explicit and stable.
@@ -6,12 +6,16 @@ Every task is idempotent (each service checks the state it expects before acting
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import openai
 import structlog
+from celery import Task
+from sqlalchemy.exc import OperationalError
 
 from briefcast.models.repositories import pipeline as repo
 from briefcast.models.runs import RunStatus, StageOutcome
@@ -22,6 +26,7 @@ from briefcast.pipeline.celery_app import app
 from briefcast.pipeline.check import service as check
 from briefcast.pipeline.copy import service as copy
 from briefcast.pipeline.outbox import service as outbox
+from briefcast.pipeline.publish import dispatch
 from briefcast.pipeline.publish import service as publish
 from briefcast.pipeline.publish.registry import publisher_for
 from briefcast.pipeline.render import service as render
@@ -32,13 +37,33 @@ from briefcast.settings import get_settings
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
+# Worth another try: the database or the model API blinked. Anything else fails the run.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    openai.APIConnectionError,  # includes timeouts
+    openai.InternalServerError,
+    openai.RateLimitError,
+)
+STAGE_RETRIES = 3
+
+
+def _is_transient(exc: Exception) -> bool:
+    # A spent quota is a 429 too, but waiting will not refill it (reference §1.7).
+    if isinstance(exc, openai.RateLimitError) and exc.code == "insufficient_quota":
+        return False
+    return isinstance(exc, TRANSIENT_ERRORS)
+
 
 @contextmanager
-def _stage_failure_recorded(run_id: uuid.UUID, stage: str, subject: str = "run") -> Iterator[None]:
-    """A stage that raises leaves its run visibly failed with the reason, never half-written."""
+def _stage(task: Task, run_id: uuid.UUID, stage: str, subject: str = "run") -> Iterator[None]:
+    """Retry a transient failure with backoff; otherwise leave the run visibly failed."""
     try:
         yield
     except Exception as exc:
+        if _is_transient(exc) and task.request.retries < STAGE_RETRIES:
+            countdown = 2**task.request.retries * random.uniform(1.0, 2.0)  # noqa: S311
+            log.warning("stage.retry", run_id=str(run_id), stage=stage, error=repr(exc))
+            raise task.retry(exc=exc, countdown=countdown) from exc
         reason = f"{stage} failed: {type(exc).__name__}: {exc}"
         log.exception("stage.failed", run_id=str(run_id), stage=stage)
         with worker_session() as session:
@@ -60,15 +85,15 @@ def start_run(run_id: str, post_ids: list[str]) -> None:
     build_run_canvas(run_id, post_ids).apply_async()
 
 
-@app.task(name="pipeline.copy.generate", ignore_result=True)
-def generate_copy(run_id: str) -> bool:
-    with _stage_failure_recorded(uuid.UUID(run_id), copy.STAGE):
-        return _in_session(copy.generate_copy, uuid.UUID(run_id))
+@app.task(name="pipeline.copy.generate", bind=True, ignore_result=True)
+def generate_copy(self: Task, run_id: str) -> bool:
+    with _stage(self, uuid.UUID(run_id), copy.STAGE):
+        return copy.generate_copy(worker_session, uuid.UUID(run_id), copy.default_copy_model())
 
 
-@app.task(name="pipeline.check.copy", ignore_result=True)
-def check_copy(run_id: str) -> bool:
-    with _stage_failure_recorded(uuid.UUID(run_id), check.STAGE):
+@app.task(name="pipeline.check.copy", bind=True, ignore_result=True)
+def check_copy(self: Task, run_id: str) -> bool:
+    with _stage(self, uuid.UUID(run_id), check.STAGE):
         outcome = _in_session(check.check_copy, uuid.UUID(run_id), get_settings().sentiment_floor)
     return bool(outcome and outcome.passed)
 
@@ -77,49 +102,47 @@ def media_store() -> LocalMediaStore:
     return LocalMediaStore(get_settings().media_root)
 
 
-@app.task(name="pipeline.render.image")
-def render_image(post_id: str) -> str | None:
+@app.task(name="pipeline.render.image", bind=True)
+def render_image(self: Task, post_id: str) -> str | None:
     with worker_session() as session:
         post = repo.get_post(session, uuid.UUID(post_id))
-        run_id, platform = (post.run_id, post.platform) if post else (None, "run")
-    if run_id is None:
-        return None
-    with _stage_failure_recorded(run_id, render.STAGE, platform):
+        if post is None:
+            return None
+        run_id, platform = post.run_id, post.platform
+    with _stage(self, run_id, render.STAGE, platform):
         return _in_session(render.render_post_image, uuid.UUID(post_id), media_store())
 
 
-@app.task(name="pipeline.schedule.run", ignore_result=True)
-def schedule_run(run_id: str) -> bool:
-    with _stage_failure_recorded(uuid.UUID(run_id), schedule.STAGE):
+@app.task(name="pipeline.schedule.run", bind=True, ignore_result=True)
+def schedule_run(self: Task, run_id: str) -> bool:
+    with _stage(self, uuid.UUID(run_id), schedule.STAGE):
         return _in_session(schedule.schedule_run, uuid.UUID(run_id))
 
 
-@app.task(name="pipeline.schedule.dispatch_due", ignore_result=True)
+@app.task(name="pipeline.publish.dispatch_due", ignore_result=True)
 def dispatch_due() -> int:
     """Beat, every second: claim due posts, then (after commit) send their publish tasks."""
-    post_ids = _in_session(schedule.claim_due_posts, get_settings().publish_lease_s)
-    for post_id in post_ids:
-        publish_post.delay(str(post_id))
-    return len(post_ids)
+    claimed = _in_session(dispatch.claim_due_posts, get_settings().publish_lease_s)
+    for claim in claimed:
+        publish_post.delay(str(claim.post_id), str(claim.claim_id))
+    return len(claimed)
 
 
-def media_url(key: str) -> str:
-    return f"{get_settings().public_base_url.rstrip('/')}/media/{key}"
+def _media() -> publish.MediaLocator:
+    base = f"{get_settings().public_base_url.rstrip('/')}/media/"
+    return publish.MediaLocator(
+        url=lambda key: base + key, path=lambda key: str(media_store().path(key))
+    )
 
 
 @app.task(name="pipeline.publish.post", ignore_result=True, soft_time_limit=60, time_limit=90)
-def publish_post(post_id: str) -> str:
-    with worker_session() as session:
-        post = repo.get_post(session, uuid.UUID(post_id))
-        platform = post.platform if post else ""
-    if not platform:
-        return "missing"
+def publish_post(post_id: str, claim_id: str) -> str | None:
     return publish.publish_post(
         worker_session,
         uuid.UUID(post_id),
-        publisher_for(platform),
-        media_url,
-        lambda key: str(media_store().path(key)),
+        uuid.UUID(claim_id),
+        publisher_for,
+        _media(),
         get_settings().metric_offsets_s,
     )
 
@@ -134,7 +157,7 @@ def collect_due() -> int:
 
 @app.task(name="pipeline.analytics.collect", ignore_result=True, soft_time_limit=30, time_limit=45)
 def collect_metrics(snapshot_id: str) -> dict[str, int] | None:
-    return _in_session(analytics.collect_snapshot, uuid.UUID(snapshot_id), publisher_for)
+    return analytics.collect_snapshot(worker_session, uuid.UUID(snapshot_id), publisher_for)
 
 
 @app.task(name="pipeline.outbox.sweep", ignore_result=True)

@@ -1,4 +1,4 @@
-"""`python -m briefcast.sandbox`: both sandboxes in one process until Ctrl-C or SIGTERM."""
+"""`python -m briefcast.sandbox`: the three sandboxes in one process until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import signal
 import threading
 from types import FrameType
 
-from briefcast.sandbox import instagram, linkedin
+from briefcast.sandbox import instagram, linkedin, openai_api
 from briefcast.sandbox.server import serve_in_thread
 from briefcast.settings import SANDBOX_TOKEN
 
@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="bind address (keep it loopback)")
     parser.add_argument("--instagram-port", type=int, default=8101)
     parser.add_argument("--linkedin-port", type=int, default=8102)
+    parser.add_argument("--openai-port", type=int, default=8103)
+    parser.add_argument("--openai-key", default=openai_api.SANDBOX_API_KEY)
     parser.add_argument("--token", default=SANDBOX_TOKEN, help="access token both accept")
     parser.add_argument("--seed", type=int, default=0, help="seed for deterministic ids")
     parser.add_argument("--quota-total", type=int, default=100, help="IG posts per 24 h")
@@ -44,9 +46,16 @@ def main(argv: list[str] | None = None) -> None:
     servers = [
         serve_in_thread(ig_app, args.host, args.instagram_port, log_level="info"),
         serve_in_thread(li_app, args.host, args.linkedin_port, log_level="info"),
+        serve_in_thread(
+            openai_api.create_app(api_key=args.openai_key, seed=args.seed),
+            args.host,
+            args.openai_port,
+            log_level="info",
+        ),
     ]
     print(f"instagram sandbox: {servers[0].base_url}", flush=True)
     print(f"linkedin sandbox:  {servers[1].base_url}", flush=True)
+    print(f"openai sandbox:    {servers[2].base_url}/v1", flush=True)
 
     stop = threading.Event()
 

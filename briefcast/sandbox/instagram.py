@@ -4,81 +4,36 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 
 import httpx
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from briefcast.sandbox import instagram_rules as rules
 from briefcast.sandbox.common import Clock, IdGen, SandboxCore, parse_body
-from briefcast.sandbox.control import SandboxApp, control_router, current_record
+from briefcast.sandbox.control import CONTROL_PREFIX, SandboxApp, control_router, current_record
+from briefcast.sandbox.instagram_state import (
+    QUOTA_WINDOW_S,
+    STATUS_TEXT,
+    Container,
+    InstagramConfig,
+    InstagramState,
+    Media,
+)
 from briefcast.settings import SANDBOX_TOKEN
 
 DEFAULT_VERSION = "v25.0"  # §2.1 latest
 VERSIONED = re.compile(r"^/v\d+\.\d+(/|$)")
-CONTAINER_TTL_S = 24 * 3600  # §2.3 containers expire after 24 h
-QUOTA_WINDOW_S = 24 * 3600  # §2.6 rolling 24 h
-STATUS_TEXT = {  # §2.4 (FINISHED captured; the others [I])
-    "FINISHED": "Finished: Media has been uploaded and it is ready to be published.",
-    "IN_PROGRESS": "In Progress: Media is still being processed.",
-    "PUBLISHED": "Published: Media has been published.",
-    "EXPIRED": "Expired: Media was not published within 24 hours.",
-}
 MEDIA_FIELDS = {"id", "caption", "media_type", "media_url", "permalink", "timestamp"}
 MEDIA_FIELDS |= {"like_count", "comments_count", "username", "owner"}
 
 
-@dataclass
-class Container:
-    id: str
-    owner: str
-    image_url: str
-    caption: str
-    alt_text: str
-    created_at: float
-    polls: int = 0
-    media_id: str | None = None
-
-
-@dataclass
-class Media:
-    id: str
-    owner: str
-    caption: str
-    media_url: str
-    permalink: str
-    timestamp: str
-    published_at: float
-    container_id: str
-    media_type: str = "IMAGE"
-
-
-class InstagramState:
-    def __init__(self, core: SandboxCore, finish_after_polls: int, quota_total: int) -> None:
-        self.core = core
-        self.finish_after_polls = finish_after_polls
-        self.quota_total = quota_total
-        self.traces = IdGen(core.ids.seed + 1)  # fbtrace ids must not shift the object ids
-        self.reset()
-
-    def reset(self) -> None:
-        self.containers: dict[str, Container] = {}
-        self.media: dict[str, Media] = {}
-        self.publish_times: list[float] = []
-        self.traces.reset()
-
-    def status_code(self, c: Container) -> str:  # §2.4 state machine
-        if c.media_id is not None:
-            return "PUBLISHED"
-        if self.core.clock.now() - c.created_at > CONTAINER_TTL_S:
-            return "EXPIRED"
-        return "FINISHED" if c.polls >= self.finish_after_polls else "IN_PROGRESS"
-
-    def quota_usage(self) -> int:
-        now = self.core.clock.now()
-        return sum(1 for t in self.publish_times if now - QUOTA_WINDOW_S < t <= now)
+class ExpireTokenIn(BaseModel):
+    token: str
 
 
 def _graph_time(epoch_s: float) -> str:  # §2.7 "2021-08-13T08:25:28+0000"
@@ -104,10 +59,32 @@ def create_app(
     seed: int = 0,
     clock: Clock | None = None,
     fetch_timeout_s: float = 5.0,
+    finish_after_s: float = 0.0,
+    container_limit: int = 400,
+    insights_delay_s: float = 0.0,
+    insights_min_reach: int = 0,
+    expired_tokens: Iterable[str] = (),
 ) -> SandboxApp:
-    """The Graph sandbox. `finish_after_polls`: status polls answered IN_PROGRESS first."""
+    """The Graph sandbox ([I] knobs per §0: configurable, documented here).
+
+    A container turns FINISHED once it has been polled `finish_after_polls` times AND
+    `finish_after_s` sandbox-clock seconds have passed (§2.4). `container_limit` caps containers
+    per rolling 24 h (§2.3). Insights answer empty `data` until `insights_delay_s` after
+    publishing, then code 10 when the media's reach is under `insights_min_reach` (§2.8).
+    `expired_tokens` get the 190/463 envelope (§2.10); `POST /_sandbox/tokens/expire`
+    expires one more at run time.
+    """
     core = SandboxCore(clock=clock or Clock(), ids=IdGen(seed))
-    state = InstagramState(core, finish_after_polls, quota_total)
+    config = InstagramConfig(
+        quota_total=quota_total,
+        finish_after_polls=finish_after_polls,
+        finish_after_s=finish_after_s,
+        container_limit=container_limit,
+        insights_delay_s=insights_delay_s,
+        insights_min_reach=insights_min_reach,
+        expired_tokens=frozenset(expired_tokens),
+    )
+    state = InstagramState(core, config)
     app = SandboxApp(core, _unversion, title="Instagram Graph sandbox")
     app.state.sandbox = state
 
@@ -116,6 +93,12 @@ def create_app(
             return [asdict(m) for m in state.media.values()]
 
     app.include_router(control_router(core, posts, state.reset))
+
+    @app.post(f"{CONTROL_PREFIX}/tokens/expire")
+    def expire_token(spec: ExpireTokenIn) -> dict[str, float]:
+        with core.lock:
+            state.expired[spec.token] = core.clock.now()
+        return {"expired_at": state.expired[spec.token]}
 
     @app.exception_handler(rules.GraphError)
     async def graph_error(_: Request, exc: Exception) -> JSONResponse:
@@ -133,6 +116,8 @@ def create_app(
         scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
         if token is None and scheme.lower() == "bearer":
             token = bearer.strip()
+        if token is not None and token in state.expired:  # §2.10 190/463 expired session
+            raise rules.expired_token(state.expired[token], core.clock.now())
         if token != access_token:
             raise rules.bad_token()
         return merged
@@ -158,6 +143,9 @@ def create_app(
         image_url = p.get("image_url")
         if not image_url:
             raise rules.missing_param("image_url")
+        with core.lock:  # §2.3 rolling 400-container cap
+            if state.containers_in_window(ig_user_id) >= config.container_limit:
+                raise rules.container_limit_reached(config.container_limit)
         caption = p.get("caption", "")
         rules.check_caption(caption)
         rules.check_image(await fetch_image(image_url))
@@ -186,7 +174,7 @@ def create_app(
                 raise rules.expired_container()
             if status != "FINISHED":
                 raise rules.not_ready()
-            if state.quota_usage() >= state.quota_total:  # §2.6 enforced at media_publish
+            if state.quota_usage() >= config.quota_total:  # §2.6 enforced at media_publish
                 raise rules.quota_reached()
             now = core.clock.now()
             mid = core.ids.digits(17, "18")
@@ -214,7 +202,7 @@ def create_app(
         p = await params(request)  # §2.6
         row: dict[str, Any] = {"quota_usage": state.quota_usage()}
         if "config" in _fields(p, "quota_usage"):
-            row["config"] = {"quota_total": state.quota_total, "quota_duration": QUOTA_WINDOW_S}
+            row["config"] = {"quota_total": config.quota_total, "quota_duration": QUOTA_WINDOW_S}
         return {"data": [row]}
 
     @app.get("/{ver}/{ig_user_id}/media")
@@ -241,9 +229,14 @@ def create_app(
         for i, metric in enumerate(metrics):
             if metric not in rules.FEED_METRICS:
                 raise rules.unsupported_metric(i)
-        if media_id not in state.media:
+        media = state.media.get(media_id)
+        if media is None:
             raise rules.unknown_object(media_id)
+        if core.clock.now() - media.published_at < config.insights_delay_s:
+            return {"data": []}  # §2.8: missing data is an empty set, not 0
         values = rules.insight_values(media_id)
+        if values["reach"] < config.insights_min_reach:
+            raise rules.not_enough_viewers()
         return {
             "data": [
                 {

@@ -6,6 +6,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 
 from PIL import Image, UnidentifiedImageError
 
@@ -61,6 +62,22 @@ def bad_token() -> GraphError:  # §2.10 code 190
     return GraphError(190, "Invalid OAuth access token - Cannot parse access token")
 
 
+PST = timezone(timedelta(hours=-8), "PST")  # §2.10 sample prints Pacific time
+
+
+def _meta_time(epoch_s: float) -> str:  # "Thursday, 01-Jan-26 00:00:00 PST"
+    return datetime.fromtimestamp(epoch_s, UTC).astimezone(PST).strftime("%A, %d-%b-%y %H:%M:%S %Z")
+
+
+def expired_token(expired_at: float, now: float) -> GraphError:  # §2.10 190/463 example
+    return GraphError(
+        190,
+        f"Error validating access token: Session has expired on {_meta_time(expired_at)}. "
+        f"The current time is {_meta_time(now)}.",
+        463,
+    )
+
+
 def missing_param(name: str) -> GraphError:  # §2.10 code 100 [I wording]
     return GraphError(100, f"(#100) The parameter {name} is required")
 
@@ -104,6 +121,22 @@ def quota_reached() -> GraphError:  # §2.5 9/2207042
         "You reached maximum number of posts that is allowed to be published by Content "
         "Publish API",
     )
+
+
+def container_limit_reached(limit: int) -> GraphError:
+    """§2.3 caps containers at 400 per rolling 24 h [V] but names no error. [I]: answer in the
+    §2.5 publishing-limit family (9/2207042) so clients wait for the window, as for the quota."""
+    return GraphError(
+        9,
+        "Application request limit reached",
+        2207042,
+        "Maximum number of containers reached",
+        f"You reached the maximum of {limit} media containers allowed in a 24 hour period",
+    )
+
+
+def not_enough_viewers() -> GraphError:  # §2.8 [V] code 10 for low reach
+    return GraphError(10, "(#10) Not enough viewers for the media to show insights")
 
 
 def expired_container() -> GraphError:  # §2.5 -2/2207020

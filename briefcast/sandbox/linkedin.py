@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -15,6 +15,8 @@ from PIL import UnidentifiedImageError
 from briefcast.sandbox import linkedin_rules as rules
 from briefcast.sandbox.common import Clock, IdGen, SandboxCore
 from briefcast.sandbox.control import SandboxApp, control_router, current_record
+from briefcast.sandbox.linkedin_analytics import analytics_router
+from briefcast.sandbox.linkedin_throttle import DailyThrottle, endpoint_key
 from briefcast.settings import SANDBOX_TOKEN
 
 # §3.1: versions retire after about a year; the sandbox accepts a configured window.
@@ -37,14 +39,17 @@ class ImageAsset:
 
 
 class LinkedInState:
-    def __init__(self, core: SandboxCore) -> None:
+    def __init__(self, core: SandboxCore, throttle: DailyThrottle) -> None:
         self.core = core
+        self.throttle = throttle
         self.reset()
 
     def reset(self) -> None:
         self.images: dict[str, ImageAsset] = {}
         self.uploads: dict[str, str] = {}  # upload id → image URN
         self.posts: dict[str, rules.Post] = {}
+        self.deleted: dict[str, rules.Post] = {}
+        self.throttle.reset()
 
     def now_ms(self) -> int:
         return int(self.core.clock.now() * 1000)
@@ -66,12 +71,17 @@ def create_app(
     duplicate_window_s: float = 24 * 3600,
     seed: int = 0,
     clock: Clock | None = None,
+    app_daily_limits: Mapping[str, int] | None = None,
+    member_daily_limits: Mapping[str, int] | None = None,
 ) -> SandboxApp:
     """The LinkedIn sandbox. `processing_reads`: image GETs answered PROCESSING after upload;
     `duplicate_window_s`: how long the same author+commentary+media counts as a duplicate [I].
+    `app_daily_limits` / `member_daily_limits`: calls per UTC day keyed by endpoint, e.g.
+    `{"POST /rest/posts": 100}`; the member is the bearer token (§3.8; no published numbers).
     """
     core = SandboxCore(clock=clock or Clock(), ids=IdGen(seed))
-    state = LinkedInState(core)
+    throttle = DailyThrottle(core.clock, app_daily_limits, member_daily_limits)
+    state = LinkedInState(core, throttle)
     versions = frozenset(active_versions)
     app = SandboxApp(core, title="LinkedIn REST sandbox")
     app.state.sandbox = state
@@ -97,6 +107,9 @@ def create_app(
             raise rules.inactive_version(version)
         if request.headers.get("x-restli-protocol-version") != "2.0.0":
             raise rules.illegal_argument("X-Restli-Protocol-Version 2.0.0 is required")
+        member = request.headers["authorization"].partition(" ")[2].strip()
+        if not throttle.allow(member, endpoint_key(request.method, request.url.path)):
+            raise rules.throttled()  # §3.8 daily counter, reset at 00:00 UTC
 
     rest = APIRouter(prefix="/rest", dependencies=[Depends(rest_headers)])
 
@@ -178,7 +191,8 @@ def create_app(
         post = rules.validate_post(body, state.images, state.now_ms())
         key = (post.author, " ".join(post.sent_commentary.split()), post.media_id)
         with core.lock:
-            for existing in state.posts.values():  # §3.10 duplicate detection
+            # §3.10 duplicate detection; deleted posts still count (ghost URNs).
+            for existing in [*state.posts.values(), *state.deleted.values()]:
                 same = (
                     existing.author,
                     " ".join(existing.sent_commentary.split()),
@@ -206,43 +220,17 @@ def create_app(
         stamps = {"lastModifiedAt": post.createdAt, "publishedAt": post.createdAt}
         return {**view, **stamps}
 
-    @rest.get("/socialActions/{urn}")
-    async def social_actions(urn: str) -> dict[str, Any]:
-        if urn not in state.posts:
-            raise rules.not_found(urn)
-        stats = rules.share_statistics(urn)  # §3.6 socialActions shape
-        return {
-            "target": urn,
-            "likesSummary": {
-                "totalLikes": stats["likeCount"],
-                "likedByCurrentUser": False,
-                "aggregatedTotalLikes": stats["likeCount"],
-            },
-            "commentsSummary": {
-                "totalFirstLevelComments": stats["commentCount"] * 2 // 3,
-                "aggregatedTotalComments": stats["commentCount"],
-            },
-        }
+    @rest.delete("/posts/{urn}", status_code=204)
+    async def delete_post(urn: str) -> Response:
+        # §4 checklist DELETE → 204 [I]. The duplicate index keeps the URN, which is how the
+        # "ghost" URNs of §3.10 step 4 (composio#2710) arise.
+        with core.lock:
+            post = state.posts.pop(urn, None)
+            if post is None:
+                raise rules.not_found(urn)
+            state.deleted[urn] = post
+        return Response(status_code=204)
 
-    @rest.get("/organizationalEntityShareStatistics")
-    async def share_statistics(request: Request) -> dict[str, Any]:
-        q = request.query_params  # §3.6 finder q=organizationalEntity
-        org = q.get("organizationalEntity", "")
-        if q.get("q") != "organizationalEntity" or not org.startswith("urn:li:organization:"):
-            raise rules.illegal_argument(
-                "Resource method could not be resolved from request parameters."
-            )
-        shares = rules.parse_restli_list(q["shares"]) if "shares" in q else []
-        elements = [
-            {
-                "organizationalEntity": org,
-                "share": s,
-                "totalShareStatistics": rules.share_statistics(s),
-            }
-            for s in shares
-            if s in state.posts and state.posts[s].author == org
-        ]
-        return {"paging": {"start": 0, "count": 10, "links": []}, "elements": elements}
-
+    rest.include_router(analytics_router(lambda: state.posts))
     app.include_router(rest)
     return app

@@ -72,6 +72,17 @@ def inactive_version(version: str) -> LinkedInError:  # §3.1 captured 426
     )
 
 
+def throttled() -> LinkedInError:  # §3.7 captured 429; §3.8: no Retry-After is documented
+    return LinkedInError(
+        429,
+        {
+            "serviceErrorCode": 101,
+            "message": "Resource level throttle limit for calls to this resource is reached.",
+            "status": 429,
+        },
+    )
+
+
 def illegal_argument(message: str) -> LinkedInError:  # §3.7 captured 400 shape
     return LinkedInError(400, {"status": 400, "code": "ILLEGAL_ARGUMENT", "message": message})
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 07:03:49.092240
+Create Date: 2026-11-26
 """
 
 from collections.abc import Sequence
@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("send_attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -53,7 +54,7 @@ def upgrade() -> None:
         "outbox",
         ["created_at"],
         unique=False,
-        postgresql_where=sa.text("sent_at IS NULL"),
+        postgresql_where=sa.text("sent_at IS NULL AND error IS NULL"),
     )
     op.create_table(
         "brand_voices",
@@ -209,7 +210,10 @@ def upgrade() -> None:
         sa.Column("image_path", sa.String(length=500), nullable=True),
         sa.Column("scheduled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claim_id", sa.Uuid(), nullable=True),
+        sa.Column("attempt_started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("publish_attempts", sa.Integer(), nullable=False),
+        sa.Column("publish_progress", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("container_id", sa.String(length=200), nullable=True),
         sa.Column("platform_post_id", sa.String(length=200), nullable=True),
         sa.Column("permalink", sa.String(length=500), nullable=True),
@@ -267,6 +271,8 @@ def upgrade() -> None:
         sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("collected_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("metrics", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["post_id"],
@@ -316,7 +322,9 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_brand_voices_organization_id"), table_name="brand_voices")
     op.drop_table("brand_voices")
     op.drop_index(
-        "ix_outbox_unsent", table_name="outbox", postgresql_where=sa.text("sent_at IS NULL")
+        "ix_outbox_unsent",
+        table_name="outbox",
+        postgresql_where=sa.text("sent_at IS NULL AND error IS NULL"),
     )
     op.drop_table("outbox")
     op.drop_table("organizations")

@@ -33,6 +33,7 @@ class ImageHost:
 
     base_url: str
     files: dict[str, tuple[bytes, str]]
+    fetches: list[str] = field(default_factory=list)  # names served, in order
 
     def add(self, name: str, data: bytes, content_type: str = "image/jpeg") -> str:
         self.files[name] = (data, content_type)
@@ -42,20 +43,24 @@ class ImageHost:
 @pytest.fixture(scope="session")
 def image_host() -> Iterator[ImageHost]:
     files: dict[str, tuple[bytes, str]] = {}
+    fetches: list[str] = []
     app = FastAPI()
 
     @app.get("/media/{name}")
     def get(name: str) -> Response:
+        fetches.append(name)
         if name not in files:
             return Response(status_code=404)
         data, ctype = files[name]
         return Response(data, media_type=ctype)
 
     server = serve_in_thread(app)
-    host = ImageHost(server.base_url, files)
+    host = ImageHost(server.base_url, files, fetches)
     host.add("square.jpg", image_bytes(1080, 1080))
     host.add("square.png", image_bytes(1080, 1080, "PNG"), "image/png")
     host.add("wide.jpg", image_bytes(1600, 800))
+    # A valid JPEG padded past 8 MiB: decoders ignore bytes after EOI, Meta counts them (§2.9).
+    host.add("big.jpg", image_bytes(1080, 1080) + bytes(8 * 1024 * 1024))
     yield host
     server.stop()
 
@@ -112,7 +117,7 @@ def li(start: Callable[[Any], Sandbox]) -> Sandbox:
 def settings_for(
     ig_url: str = "http://127.0.0.1:9", li_url: str = "http://127.0.0.1:9", **kw: Any
 ) -> Settings:
-    return Settings(  # type: ignore[call-arg]  # no .env: contract tests stay hermetic
+    return Settings(  # no .env: contract tests stay hermetic
         _env_file=None,
         instagram_graph_base_url=ig_url,
         linkedin_api_base_url=li_url,

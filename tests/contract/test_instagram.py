@@ -142,6 +142,8 @@ def test_resume_skips_steps_with_saved_ids(
         ("wide.jpg", "ok", "36003/2207009", "Invalid aspect ratio"),  # 2:1 > 1.91:1
         ("square.jpg", "x" * 2201, "36004/2207010", None),  # > 2,200 chars
         ("square.jpg", " ".join(f"#t{i}" for i in range(31)), "36004/2207010", None),
+        ("square.jpg", " ".join(f"@u{i}" for i in range(21)), "36004/2207010", None),
+        ("big.jpg", "ok", "36000/2207004", "Image size too large"),  # > 8 MiB
         ("missing.jpg", "ok", "9004/2207052", "Media download has failed."),
     ],
 )

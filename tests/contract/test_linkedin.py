@@ -191,15 +191,9 @@ def test_duplicate_post_body(li: Sandbox) -> None:
     )
 
 
-def test_versions_and_protocol_headers(
+def test_retired_version_is_426_for_the_client(
     li: Sandbox, post_request: PublishRequest, saves: Saves
 ) -> None:
-    missing = li.http.post(
-        "/rest/posts", json=_text_post("x"), headers={**HEADERS, "LinkedIn-Version": ""}
-    )
-    assert missing.status_code == 400 and missing.json()["code"] == "VERSION_MISSING"
-    no_restli = {k: v for k, v in HEADERS.items() if k != "X-Restli-Protocol-Version"}
-    assert li.http.post("/rest/posts", json=_text_post("x"), headers=no_restli).status_code == 400
     with (
         _publisher(li, linkedin_version="202401") as pub,
         pytest.raises(PermanentPublishError) as err,
@@ -207,6 +201,17 @@ def test_versions_and_protocol_headers(
         pub.publish(post_request, PublishProgress(), saves)
     assert (err.value.status, err.value.code) == (426, "NONEXISTENT_VERSION")
     assert err.value.message == "Requested version 202401 is not active"
+    raw = li.http.post(
+        "/rest/posts", json=_text_post("x"), headers={**HEADERS, "LinkedIn-Version": "202401"}
+    )
+    assert (raw.status_code, raw.json()) == (  # §3.1 exact body
+        426,
+        {
+            "status": 426,
+            "code": "NONEXISTENT_VERSION",
+            "message": "Requested version 202401 is not active",
+        },
+    )
     assert li.posts() == [] and saves.snapshots == []
 
 
@@ -236,9 +241,9 @@ def test_scripted_errors_map_to_classes(
         li_publisher.publish(post_request, PublishProgress(), saves)
     assert (err.value.status, err.value.retry_after_s) == (429, 7.0)
     long = PublishRequest("p", "x" * 3001, "", post_request.image_path, "alt")
-    with pytest.raises(PermanentPublishError) as err:
+    with pytest.raises(PermanentPublishError) as fatal:
         li_publisher.publish(long, PublishProgress(), saves)
-    assert err.value.status == 422 and "3000" in err.value.message
+    assert fatal.value.status == 422 and "3000" in fatal.value.message
     assert li.posts() == []
 
 

@@ -27,8 +27,10 @@ def _wait_for(client: httpx.Client, run_id: str, statuses: set[str], timeout_s: 
     deadline = time.monotonic() + timeout_s
     while True:
         view = client.get(f"/api/v1/runs/{run_id}").json()
-        if view["status"] in statuses or time.monotonic() > deadline:
+        if view["status"] in statuses:
             return view
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run {run_id} still {view['status']} after {timeout_s}s")
         time.sleep(0.2)
 
 
@@ -46,12 +48,16 @@ def test_brief_is_published_once_on_each_platform(live: Live, org_token: str) ->
     assert set(posts) == {"instagram", "linkedin"}
     for post in posts.values():
         assert post["status"] == "published"
-        assert post["copy_source"] == "offline-copywriter"
+        # Copy came through the production OpenAI adapter, from the OpenAI sandbox.
+        assert post["copy_source"] == "openai:gpt-4o-mini-2024-07-18"
+        assert post["caption"].startswith(BRIEF["topic"])
         assert post["platform_post_id"]
         assert post["image_url"].startswith(live.api_url + "/media/")
     assert posts["linkedin"]["platform_post_id"].startswith("urn:li:share:")
     stages = {(e["stage"], e["subject"]): e["outcome"] for e in view["timeline"]}
     assert stages[("copy", "run")] == "succeeded"
+    copy_stage = next(e for e in view["timeline"] if e["stage"] == "copy")
+    assert copy_stage["detail"]["usage"]["completion_tokens"] > 0
     assert stages[("render", "instagram")] == "succeeded"
     assert stages[("publish", "linkedin")] == "succeeded"
 

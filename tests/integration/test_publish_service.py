@@ -6,6 +6,7 @@ tests/contract; here the publisher only decides which outcome the service must r
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -22,7 +23,7 @@ from briefcast.pipeline.adapters.publisher import (
     SaveProgress,
     TransientPublishError,
 )
-from briefcast.pipeline.publish.service import MAX_ATTEMPTS, publish_post
+from briefcast.pipeline.publish.service import MAX_ATTEMPTS, MediaLocator, publish_post
 from tests.integration.factories import make_run
 
 pytestmark = pytest.mark.integration
@@ -52,20 +53,31 @@ class ScriptedPublisher:
         return PostMetrics(values={})
 
 
-def _claimed_post() -> uuid.UUID:
+MEDIA = MediaLocator(url=lambda key: f"http://media.test/{key}", path=str)
+
+
+def _claimed_post() -> tuple[uuid.UUID, uuid.UUID]:
     _, (post_id,) = make_run(
         status=RunStatus.SCHEDULED,
         platforms=("instagram",),
-        post_status=PostStatus.PUBLISHING,
+        post_status=PostStatus.SCHEDULED,
         scheduled_in_s=-1,
     )
-    return post_id
+    return post_id, _claim(post_id)
 
 
-def _publish(post_id: uuid.UUID, publisher: ScriptedPublisher) -> str:
-    return publish_post(
-        worker_session, post_id, publisher, lambda k: f"http://x/{k}", str, [0, 3600]
-    )
+def _claim(post_id: uuid.UUID) -> uuid.UUID:
+    """What the dispatcher does: a fresh claim id on a publishing post."""
+    claim_id = uuid.uuid4()
+    with worker_session() as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        post.status, post.claim_id = PostStatus.PUBLISHING, claim_id
+    return claim_id
+
+
+def _publish(post_id: uuid.UUID, claim_id: uuid.UUID, publisher: ScriptedPublisher) -> str | None:
+    return publish_post(worker_session, post_id, claim_id, lambda _: publisher, MEDIA, [0, 3600])
 
 
 def _post(post_id: uuid.UUID) -> Post:
@@ -76,11 +88,12 @@ def _post(post_id: uuid.UUID) -> Post:
 
 
 def test_published_post_saves_ids_schedules_metrics_and_publishes_the_run(db: None) -> None:
-    post_id = _claimed_post()
-    assert _publish(post_id, ScriptedPublisher(None)) == PostStatus.PUBLISHED
+    post_id, claim_id = _claimed_post()
+    assert _publish(post_id, claim_id, ScriptedPublisher(None)) == PostStatus.PUBLISHED
     post = _post(post_id)
     assert (post.container_id, post.platform_post_id) == ("container-1", "media-1")
     assert post.published_at is not None and post.published_at <= datetime.now(UTC)
+    assert (post.claim_id, post.attempt_started_at) == (None, None)
     with worker_session() as session:
         offsets = sorted(
             s.offset_s for s in session.query(MetricSnapshot).filter_by(post_id=post_id)
@@ -88,44 +101,70 @@ def test_published_post_saves_ids_schedules_metrics_and_publishes_the_run(db: No
         run = repo.get_run(session, post.run_id)
         assert run is not None and run.status == RunStatus.PUBLISHED
     assert offsets == [0, 3600]
-    # A redelivered task finds the post published and leaves it alone.
-    assert _publish(post_id, ScriptedPublisher()) == PostStatus.PUBLISHED
+    # A redelivered message for the settled claim is stale and changes nothing.
+    assert _publish(post_id, claim_id, ScriptedPublisher()) is None
+    assert _post(post_id).status == PostStatus.PUBLISHED
+
+
+def test_duplicate_messages_for_one_claim_publish_once(db: None) -> None:
+    post_id, claim_id = _claimed_post()
+    publisher = ScriptedPublisher(None, None)
+    results: list[str | None] = []
+    barrier = threading.Barrier(2)
+
+    def deliver() -> None:
+        barrier.wait()
+        results.append(_publish(post_id, claim_id, publisher))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(results, key=str) == [None, PostStatus.PUBLISHED]
+    assert len(publisher.seen) == 1  # the platform was called once
+    assert _post(post_id).publish_attempts == 1
+
+
+def test_a_message_for_an_older_claim_is_ignored(db: None) -> None:
+    post_id, stale_claim = _claimed_post()
+    _claim(post_id)  # the dispatcher re-claimed it (the first message sat in the queue)
+    publisher = ScriptedPublisher(None)
+    assert _publish(post_id, stale_claim, publisher) is None
+    assert publisher.seen == [] and _post(post_id).publish_attempts == 0
 
 
 def test_transient_error_reschedules_and_the_retry_resumes_from_saved_ids(db: None) -> None:
-    post_id = _claimed_post()
+    post_id, claim_id = _claimed_post()
     publisher = ScriptedPublisher(TransientPublishError("busy", status=503), None)
-    assert _publish(post_id, publisher) == PostStatus.SCHEDULED
+    assert _publish(post_id, claim_id, publisher) == PostStatus.SCHEDULED
     post = _post(post_id)
     assert post.scheduled_at is not None and post.scheduled_at > datetime.now(UTC)
     assert post.status_reason == "instagram said: busy"
-    with worker_session() as session:
-        session.get(Post, post_id).status = PostStatus.PUBLISHING  # type: ignore[union-attr]
-    assert _publish(post_id, publisher) == PostStatus.PUBLISHED
+    assert (post.claim_id, post.attempt_started_at) == (None, None)
+    assert _publish(post_id, _claim(post_id), publisher) == PostStatus.PUBLISHED
     assert publisher.seen[1].container_id == "container-1"  # no second container
     assert _post(post_id).publish_attempts == 2
 
 
 def test_transient_errors_give_up_after_the_bound(db: None) -> None:
-    post_id = _claimed_post()
+    post_id, _ = _claimed_post()
     errors = [TransientPublishError("busy", status=503) for _ in range(MAX_ATTEMPTS)]
     publisher = ScriptedPublisher(*errors)
-    for _ in range(MAX_ATTEMPTS):
-        with worker_session() as session:
-            session.get(Post, post_id).status = PostStatus.PUBLISHING  # type: ignore[union-attr]
-        status = _publish(post_id, publisher)
-    assert status == PostStatus.FAILED
-    assert _post(post_id).status_reason.startswith(f"gave up after {MAX_ATTEMPTS} attempts")  # type: ignore[union-attr]
+    statuses = [_publish(post_id, _claim(post_id), publisher) for _ in range(MAX_ATTEMPTS)]
+    assert statuses == [PostStatus.SCHEDULED] * (MAX_ATTEMPTS - 1) + [PostStatus.FAILED]
+    reason = _post(post_id).status_reason or ""
+    assert reason.startswith(f"gave up after {MAX_ATTEMPTS} attempts")
 
 
 def test_expired_token_fails_with_the_platform_message(db: None) -> None:
-    post_id = _claimed_post()
+    post_id, claim_id = _claimed_post()
     error = AuthPublishError("Error validating access token: Session has expired", code="190")
-    assert _publish(post_id, ScriptedPublisher(error)) == PostStatus.FAILED
+    assert _publish(post_id, claim_id, ScriptedPublisher(error)) == PostStatus.FAILED
     assert "Session has expired" in (_post(post_id).status_reason or "")
 
 
 def test_an_unexpected_error_is_never_resent_blindly(db: None) -> None:
-    post_id = _claimed_post()
-    assert _publish(post_id, ScriptedPublisher(RuntimeError("bug"))) == PostStatus.UNKNOWN
+    post_id, claim_id = _claimed_post()
+    assert _publish(post_id, claim_id, ScriptedPublisher(RuntimeError("bug"))) == PostStatus.UNKNOWN
     assert "unexpected RuntimeError: bug" in (_post(post_id).status_reason or "")

@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from briefcast.models import OutboxMessage, Post, PostStatus, RunStatus, StageEvent
-from briefcast.models.repositories import claims
 from briefcast.models.repositories import pipeline as repo
 from briefcast.models.session import worker_session
 from briefcast.pipeline.check.service import check_copy
+from briefcast.pipeline.copy.offline import OfflineCopywriter
 from briefcast.pipeline.copy.service import generate_copy
 from briefcast.pipeline.outbox import service as outbox
+from briefcast.pipeline.publish.dispatch import LAPSED_REASON, claim_due_posts
 from briefcast.pipeline.schedule.service import schedule_run
 from tests.integration.factories import make_run
 
@@ -32,12 +33,11 @@ def _run_status(run_id: uuid.UUID) -> tuple[str, str | None]:
 
 def test_copy_stage_writes_every_post_and_is_idempotent(db: None) -> None:
     run_id, _ = make_run()
-    with worker_session() as session:
-        assert generate_copy(session, run_id) is True
+    assert generate_copy(worker_session, run_id, OfflineCopywriter()) is True
     with worker_session() as session:
         first = {p.platform: p.caption for p in repo.posts_of_run(session, run_id)}
-        # A redelivered task finds the run past this stage and changes nothing.
-        assert generate_copy(session, run_id) is False
+    # A redelivered task finds the run past this stage and changes nothing.
+    assert generate_copy(worker_session, run_id, OfflineCopywriter()) is False
     with worker_session() as session:
         posts = repo.posts_of_run(session, run_id)
         assert {p.platform: p.caption for p in posts} == first
@@ -81,10 +81,12 @@ def test_only_due_posts_are_claimed(db: None) -> None:
     with worker_session() as session:
         session.get(Post, later).scheduled_at = datetime.now(UTC) + timedelta(hours=1)  # type: ignore[union-attr]
     with worker_session() as session:
-        assert claims.claim_due_posts(session, lease_s=60) == [due]
+        claimed = claim_due_posts(session, lease_s=60)
+    assert [c.post_id for c in claimed] == [due]
     with worker_session() as session:
         post = session.get(Post, due)
         assert post is not None and post.status == PostStatus.PUBLISHING
+        assert post.claim_id == claimed[0].claim_id
         assert post.lease_expires_at is not None and post.lease_expires_at > datetime.now(UTC)
 
 
@@ -98,7 +100,7 @@ def test_two_dispatchers_never_claim_the_same_post(db: None) -> None:
     def dispatcher(index: int) -> None:
         with worker_session() as session:
             barrier.wait()
-            claimed[index] = claims.claim_due_posts(session, lease_s=60, limit=25)
+            claimed[index] = [c.post_id for c in claim_due_posts(session, lease_s=60, limit=25)]
             barrier.wait()  # both hold their row locks at once before either commits
 
     threads = [threading.Thread(target=dispatcher, args=(i,)) for i in (0, 1)]
@@ -110,16 +112,47 @@ def test_two_dispatchers_never_claim_the_same_post(db: None) -> None:
     assert sorted(claimed[0] + claimed[1]) == sorted(post_ids)
 
 
-def test_an_expired_lease_is_claimed_again(db: None) -> None:
+def _lapse(post_id: uuid.UUID, *, attempt_started: bool) -> uuid.UUID:
+    """Make the post look claimed by a worker that went silent; returns the old claim id."""
+    old_claim = uuid.uuid4()
+    with worker_session() as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        post.status = PostStatus.PUBLISHING
+        post.claim_id = old_claim
+        post.lease_expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        post.attempt_started_at = (
+            datetime.now(UTC) - timedelta(minutes=3) if attempt_started else None
+        )
+    return old_claim
+
+
+def test_a_lapsed_claim_that_never_reached_the_platform_is_claimed_afresh(db: None) -> None:
     _, (post_id, other) = make_run(post_status=PostStatus.PUBLISHING, scheduled_in_s=-5)
+    old_claim = _lapse(post_id, attempt_started=False)
     with worker_session() as session:
-        dead = session.get(Post, post_id)
         alive = session.get(Post, other)
-        assert dead is not None and alive is not None
-        dead.lease_expires_at = datetime.now(UTC) - timedelta(seconds=1)  # its worker died
-        alive.lease_expires_at = datetime.now(UTC) + timedelta(seconds=60)
+        assert alive is not None
+        alive.lease_expires_at = datetime.now(UTC) + timedelta(seconds=60)  # still working
     with worker_session() as session:
-        assert claims.claim_due_posts(session, lease_s=60) == [post_id]
+        claimed = claim_due_posts(session, lease_s=60)
+    assert [c.post_id for c in claimed] == [post_id]
+    assert claimed[0].claim_id != old_claim  # the stale message can no longer act
+
+
+def test_a_lapsed_attempt_that_may_have_posted_is_reconciled_not_resent(db: None) -> None:
+    run_id, (post_id, _) = make_run(post_status=PostStatus.SCHEDULED, scheduled_in_s=3600)
+    _lapse(post_id, attempt_started=True)
+    with worker_session() as session:
+        assert claim_due_posts(session, lease_s=60) == []
+    with worker_session() as session:
+        post = session.get(Post, post_id)
+        assert post is not None and post.status == PostStatus.UNKNOWN
+        assert post.status_reason == LAPSED_REASON and post.claim_id is None
+    assert _run_status(run_id) == (
+        RunStatus.PUBLISHING,
+        "a post's outcome is unknown and needs reconciling",
+    )
 
 
 class _RecordingCelery:
@@ -154,6 +187,20 @@ def test_sweep_sends_only_old_unsent_rows_once(db: None) -> None:
     assert recorder.sent == [("pipeline.runs.start", {"run_id": "old", "post_ids": []})]
 
 
-def test_unknown_outbox_topic_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown outbox topic"):
-        outbox.send(_RecordingCelery(), "nope", {})  # type: ignore[arg-type]
+def test_an_unsendable_outbox_row_is_parked_and_does_not_block_the_rest(db: None) -> None:
+    old = datetime.now(UTC) - timedelta(seconds=30)
+    with worker_session() as session:
+        session.add_all(
+            [
+                OutboxMessage(topic="nope", payload={}, created_at=old),
+                OutboxMessage(topic="run.submitted", payload={"run_id": "r"}, created_at=old),
+            ]
+        )
+    recorder = _RecordingCelery()
+    with worker_session() as session:
+        assert outbox.sweep(session, recorder, older_than_s=5) == 1  # type: ignore[arg-type]
+    with worker_session() as session:
+        parked, sent = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert parked.error == "unknown outbox topic 'nope'" and parked.sent_at is None
+    assert sent.sent_at is not None
+    assert recorder.sent == [("pipeline.runs.start", {"run_id": "r"})]

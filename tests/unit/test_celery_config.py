@@ -27,7 +27,7 @@ EXPECTED_TASKS = {
     "pipeline.check.copy",
     "pipeline.render.image",
     "pipeline.schedule.run",
-    "pipeline.schedule.dispatch_due",
+    "pipeline.publish.dispatch_due",
     "pipeline.publish.post",
     "pipeline.analytics.collect_due",
     "pipeline.analytics.collect",
@@ -91,7 +91,6 @@ def test_reliability_settings() -> None:
     assert conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
     assert conf.broker_transport_options["visibility_timeout"] == VISIBILITY_TIMEOUT_S
-    assert conf.result_backend_transport_options["visibility_timeout"] == VISIBILITY_TIMEOUT_S
 
 
 def test_visibility_timeout_exceeds_every_hard_time_limit() -> None:
@@ -118,7 +117,7 @@ def test_beat_schedule_points_at_registered_tasks() -> None:
 
 
 def test_configure_fresh_app_without_redis(monkeypatch: pytest.MonkeyPatch) -> None:
-    """configure() on a new app: in-memory broker without Redis, same options in both transports."""
+    """configure() on a new app without Redis: an in-memory broker and result store."""
     from briefcast.settings import get_settings
 
     monkeypatch.delenv("REDIS_URL", raising=False)
@@ -128,10 +127,7 @@ def test_configure_fresh_app_without_redis(monkeypatch: pytest.MonkeyPatch) -> N
         configure(fresh)
         assert fresh.conf.broker_url == "memory://"
         assert fresh.conf.result_backend == "cache+memory://"
-        assert fresh.conf.broker_transport_options == fresh.conf.result_backend_transport_options
-        # Separate dicts: mutating one must not change the other.
-        fresh.conf.broker_transport_options["x"] = 1
-        assert "x" not in fresh.conf.result_backend_transport_options
+        assert fresh.conf.broker_transport_options == {"visibility_timeout": VISIBILITY_TIMEOUT_S}
     finally:
         get_settings.cache_clear()
 

@@ -7,15 +7,23 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from briefcast.settings import DEV_JWT_SECRET, Settings
+from briefcast.settings import DEV_JWT_SECRET, SANDBOX_TOKEN, Settings
 
 REAL_SECRET = "a-real-production-secret-" + "z" * 40
-SERVICE_ENV = ("ENVIRONMENT", "DATABASE_URL", "REDIS_URL", "JWT_SECRET")
+SERVICE_ENV = (
+    "ENVIRONMENT",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "JWT_SECRET",
+    "INSTAGRAM_ACCESS_TOKEN",
+    "LINKEDIN_ACCESS_TOKEN",
+)
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in SERVICE_ENV:
+    # Every variable Settings reads: other tests in the session may have set some.
+    for name in (*SERVICE_ENV, *(field.upper() for field in Settings.model_fields)):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -29,9 +37,17 @@ def production(**overrides: Any) -> dict[str, Any]:
         "jwt_secret": SecretStr(REAL_SECRET),
         "database_url": "postgresql://briefcast@db/briefcast",
         "redis_url": "redis://cache:6379",
+        "instagram_access_token": SecretStr("IGQVJ-real-token"),
+        "linkedin_access_token": SecretStr("AQX-real-token"),
     }
     values.update(overrides)
     return values
+
+
+@pytest.mark.parametrize("token", ["instagram_access_token", "linkedin_access_token"])
+def test_production_refuses_the_sandbox_platform_tokens(token: str) -> None:
+    with pytest.raises(ValidationError, match=token.upper()):
+        make(**production(**{token: SecretStr(SANDBOX_TOKEN)}))
 
 
 def test_development_defaults_allow_dev_secret_and_no_services() -> None:
@@ -70,6 +86,8 @@ def test_production_read_from_environment(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/briefcast")
     monkeypatch.setenv("REDIS_URL", "redis://cache:6379")
+    monkeypatch.setenv("INSTAGRAM_ACCESS_TOKEN", "IGQVJ-real-token")
+    monkeypatch.setenv("LINKEDIN_ACCESS_TOKEN", "AQX-real-token")
     with pytest.raises(ValidationError, match="JWT_SECRET"):
         make()
     monkeypatch.setenv("JWT_SECRET", REAL_SECRET)

@@ -1,8 +1,8 @@
 """Claims for beat-driven work: due posts, due metric reads, unsent outbox rows.
 
-Every claim is `SELECT … FOR UPDATE SKIP LOCKED` plus a lease, so several beats (or a beat
-restarted mid-tick) never hand the same row to two workers, and a row whose worker died is
-claimed again once its lease runs out.
+Every claim is `SELECT … FOR UPDATE SKIP LOCKED`, so several beats (or a beat restarted
+mid-tick) never hand the same row to two workers. Posts and metric reads also carry a lease:
+a row whose worker went silent comes back once the lease runs out.
 """
 
 from __future__ import annotations
@@ -17,25 +17,24 @@ from briefcast.models.outbox import OutboxMessage
 from briefcast.models.posts import MetricSnapshot, Post, PostStatus
 
 
-def claim_due_posts(
-    session: Session, *, lease_s: int, limit: int = 100, now: datetime | None = None
-) -> list[uuid.UUID]:
+def lock_due_posts(
+    session: Session, *, limit: int = 100, now: datetime | None = None
+) -> list[Post]:
+    """Due posts, and posts whose publishing lease lapsed, locked for the caller to decide."""
     now = now or datetime.now(UTC)
     due = or_(
-        Post.status == PostStatus.SCHEDULED,
+        (Post.status == PostStatus.SCHEDULED) & (Post.scheduled_at <= now),
         (Post.status == PostStatus.PUBLISHING) & (Post.lease_expires_at < now),
     )
-    posts = session.scalars(
-        select(Post)
-        .where(due, Post.scheduled_at <= now)
-        .order_by(Post.scheduled_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for post in posts:
-        post.status = PostStatus.PUBLISHING
-        post.lease_expires_at = now + timedelta(seconds=lease_s)
-    return [post.id for post in posts]
+    return list(
+        session.scalars(
+            select(Post)
+            .where(due)
+            .order_by(Post.scheduled_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
 
 
 def claim_due_snapshots(
@@ -67,6 +66,7 @@ def claim_unsent_outbox(
             select(OutboxMessage)
             .where(
                 OutboxMessage.sent_at.is_(None),
+                OutboxMessage.error.is_(None),
                 OutboxMessage.created_at <= now - timedelta(seconds=older_than_s),
             )
             .order_by(OutboxMessage.id)

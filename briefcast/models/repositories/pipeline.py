@@ -47,20 +47,20 @@ def set_run_status(
 
 
 def start_stage(session: Session, run_id: uuid.UUID, stage: str, subject: str = "run") -> None:
-    """Open (or, on redelivery, reopen and count) the timeline entry for a stage."""
-    now = datetime.now(UTC)
-    stmt = insert(StageEvent).values(
-        id=uuid.uuid4(),
-        run_id=run_id,
-        stage=stage,
-        subject=subject,
-        outcome=StageOutcome.RUNNING,
-        attempts=1,
-        started_at=now,
-        detail={},
-    )
+    """Open (or, on a retry or redelivery, reopen and count) the timeline entry for a stage."""
     session.execute(
-        stmt.on_conflict_do_update(
+        insert(StageEvent)
+        .values(
+            id=uuid.uuid4(),
+            run_id=run_id,
+            stage=stage,
+            subject=subject,
+            outcome=StageOutcome.RUNNING,
+            attempts=1,
+            started_at=datetime.now(UTC),
+            detail={},
+        )
+        .on_conflict_do_update(
             index_elements=["run_id", "stage", "subject"],
             set_={
                 "attempts": StageEvent.attempts + 1,
@@ -79,28 +79,37 @@ def finish_stage(
     detail: dict[str, Any] | None = None,
     subject: str = "run",
 ) -> None:
+    """Close the entry; an upsert, so a stage whose start was rolled back still shows up."""
+    now = datetime.now(UTC)
+    values = {"outcome": outcome, "finished_at": now, "detail": detail or {}}
     session.execute(
-        update(StageEvent)
-        .where(
-            StageEvent.run_id == run_id, StageEvent.stage == stage, StageEvent.subject == subject
+        insert(StageEvent)
+        .values(
+            id=uuid.uuid4(), run_id=run_id, stage=stage, subject=subject, attempts=1,
+            started_at=now, **values,
         )
-        .values(outcome=outcome, finished_at=datetime.now(UTC), detail=detail or {})
-    )
+        .on_conflict_do_update(index_elements=["run_id", "stage", "subject"], set_=values)
+    )  # fmt: skip
 
 
 def refresh_run_status_from_posts(session: Session, run_id: uuid.UUID) -> RunStatus:
-    """Once publishing starts, a run's status is derived from its posts."""
+    """Once publishing starts, a run's status is derived from its posts.
+
+    The run row is locked first, so two posts settling at once derive it one after the other
+    (each seeing the other's committed status) instead of both from a stale view.
+    """
+    get_run(session, run_id, lock=True)
     statuses = {post.status for post in posts_of_run(session, run_id)}
     if statuses == {PostStatus.PUBLISHED}:
         status, reason = RunStatus.PUBLISHED, None
+    elif PostStatus.UNKNOWN in statuses:
+        status, reason = RunStatus.PUBLISHING, "a post's outcome is unknown and needs reconciling"
     elif PostStatus.FAILED in statuses and not statuses & {
         PostStatus.SCHEDULED,
         PostStatus.PUBLISHING,
         PostStatus.PENDING,
     }:
         status, reason = RunStatus.FAILED, "one or more posts failed to publish"
-    elif PostStatus.UNKNOWN in statuses:
-        status, reason = RunStatus.PUBLISHING, "a post's outcome is unknown and needs reconciling"
     elif PostStatus.PUBLISHING in statuses or PostStatus.PUBLISHED in statuses:
         status, reason = RunStatus.PUBLISHING, None
     else:

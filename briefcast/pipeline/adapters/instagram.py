@@ -30,6 +30,8 @@ QUOTA_RETRY_S = 3600.0  # §2.6 rolling 24 h window: wait for quota, do not hot-
 METRICS = ("reach", "likes", "comments", "saved", "shares", "views", "total_interactions")
 RECOVERY_SKEW_S = 300  # clock skew tolerated when matching a published media by timestamp
 STARTED_KEY = "publish_started_at"
+# §2.8 low-reach text: code 10 alone also means "permission missing" (§2.10).
+NOT_ENOUGH_VIEWERS = "Not enough viewers"
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
@@ -215,10 +217,19 @@ class InstagramPublisher(HttpPublisherBase):
         return matches[0]
 
     def fetch_metrics(self, platform_post_id: str) -> PostMetrics:
-        """§2.8 current feed metrics; missing data is absent, not 0."""
-        body = self._call(
-            "GET", f"/{platform_post_id}/insights", params={"metric": ",".join(METRICS)}
-        )
+        """§2.8 current feed metrics; missing data is absent, not 0.
+
+        Empty `data` (insights lag up to 48 h) and code 10 "Not enough viewers" both mean
+        "no values yet": an empty result, not an error.
+        """
+        try:
+            body = self._call(
+                "GET", f"/{platform_post_id}/insights", params={"metric": ",".join(METRICS)}
+            )
+        except PermanentPublishError as exc:
+            if exc.code == "10" and NOT_ENOUGH_VIEWERS in exc.message:
+                return PostMetrics(values={})
+            raise
         values: dict[str, int] = {}
         for row in body.get("data", []):
             points = row.get("values") or []

@@ -1,16 +1,25 @@
-"""Analytics stage: read a published post's metrics from its platform when a snapshot is due."""
+"""Analytics stage: read a published post's metrics from its platform when a snapshot is due.
+
+The platform read happens outside any transaction; the snapshot's lease keeps other workers
+off it meanwhile. A failed read backs off and, after MAX_ATTEMPTS, closes the snapshot with
+the reason, so nothing is retried forever.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from briefcast.models.repositories import claims
 from briefcast.models.repositories import pipeline as repo
-from briefcast.pipeline.adapters.publisher import Publisher
+from briefcast.pipeline.adapters.publisher import Publisher, PublishError
+
+MAX_ATTEMPTS = 5
+SessionScope = Callable[[], AbstractContextManager[Session]]
 
 
 def claim_due_snapshots(session: Session, lease_s: int = 120) -> list[uuid.UUID]:
@@ -18,17 +27,42 @@ def claim_due_snapshots(session: Session, lease_s: int = 120) -> list[uuid.UUID]
 
 
 def collect_snapshot(
-    session: Session, snapshot_id: uuid.UUID, publisher_for: Callable[[str], Publisher]
+    session_scope: SessionScope,
+    snapshot_id: uuid.UUID,
+    publisher_for: Callable[[str], Publisher],
 ) -> dict[str, int] | None:
-    """Fetch and store one snapshot; a collected snapshot is left as it is."""
-    snapshot = repo.get_snapshot(session, snapshot_id)
-    if snapshot is None or snapshot.collected_at is not None:
+    """Fetch and store one snapshot; a closed snapshot is left as it is."""
+    with session_scope() as session:
+        snapshot = repo.get_snapshot(session, snapshot_id)
+        if snapshot is None or snapshot.collected_at is not None:
+            return None
+        post = repo.get_post(session, snapshot.post_id)
+        if post is None or post.platform_post_id is None:
+            return None
+        platform, platform_post_id = post.platform, post.platform_post_id
+    try:
+        metrics = publisher_for(platform).fetch_metrics(platform_post_id)
+    except PublishError as exc:
+        _record_failure(session_scope, snapshot_id, f"{platform} said: {exc.message}")
         return None
-    post = repo.get_post(session, snapshot.post_id)
-    if post is None or post.platform_post_id is None:
-        return None
-    metrics = publisher_for(post.platform).fetch_metrics(post.platform_post_id)
-    snapshot.metrics = dict(metrics.values)
-    snapshot.collected_at = datetime.now(UTC)
-    snapshot.lease_expires_at = None
-    return snapshot.metrics
+    with session_scope() as session:
+        snapshot = repo.get_snapshot(session, snapshot_id)
+        assert snapshot is not None
+        snapshot.metrics = dict(metrics.values)
+        snapshot.collected_at = datetime.now(UTC)
+        snapshot.lease_expires_at = None
+        snapshot.error = None
+        return snapshot.metrics
+
+
+def _record_failure(session_scope: SessionScope, snapshot_id: uuid.UUID, reason: str) -> None:
+    with session_scope() as session:
+        snapshot = repo.get_snapshot(session, snapshot_id)
+        assert snapshot is not None
+        snapshot.attempts += 1
+        snapshot.error = reason
+        now = datetime.now(UTC)
+        if snapshot.attempts >= MAX_ATTEMPTS:
+            snapshot.collected_at = now  # closed, with the reason kept in `error`
+        else:  # the lease doubles as the backoff: it is claimable again when it lapses
+            snapshot.lease_expires_at = now + timedelta(seconds=60 * 2**snapshot.attempts)

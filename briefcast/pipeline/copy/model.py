@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from pydantic import BaseModel, Field
@@ -34,6 +34,7 @@ class PlatformCopy(BaseModel):
 class CopyResult:
     variants: list[PlatformCopy]
     source: str  # who wrote it, shown to users: "offline-copywriter" or "openai:<model>"
+    usage: dict[str, int] = field(default_factory=dict)  # tokens, when a model reports them
 
 
 class CopyModel(Protocol):

@@ -1,8 +1,8 @@
-"""The relay: turn committed outbox rows into Celery messages.
+"""The outbox relay: turn committed outbox rows into Celery messages.
 
-The API relays a row right after its commit; the beat sweep re-sends any row still unsent a
-few seconds later (the process died between commit and send). Sending twice is harmless:
-every task is idempotent.
+The API sends a row right after its commit; the beat sweep sends any row still unsent a few
+seconds later (the process died between commit and send). Sending twice is harmless: every
+task is idempotent.
 
 A message is one small event task by name (`pipeline.runs.start`); the worker that takes it
 builds the run's canvas. So the API needs no task code, and never holds canvas results.
@@ -14,26 +14,39 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from celery import Celery
 from sqlalchemy.orm import Session
 
 from briefcast.models.repositories import claims
 from briefcast.models.repositories.ingest import RUN_SUBMITTED
 
+log = structlog.get_logger(__name__)
 EVENT_TASKS = {RUN_SUBMITTED: "pipeline.runs.start"}
+
+
+class UnknownTopicError(ValueError):
+    pass
 
 
 def send(app: Celery, topic: str, payload: Mapping[str, Any]) -> None:
     task = EVENT_TASKS.get(topic)
     if task is None:
-        raise ValueError(f"unknown outbox topic {topic!r}")
+        raise UnknownTopicError(f"unknown outbox topic {topic!r}")
     app.send_task(task, kwargs=dict(payload), ignore_result=True)
 
 
 def sweep(session: Session, app: Celery, older_than_s: int) -> int:
-    rows = claims.claim_unsent_outbox(session, older_than_s=older_than_s)
-    for row in rows:
+    """Send old unsent rows; a row that can never be sent is parked, not retried forever."""
+    sent = 0
+    for row in claims.claim_unsent_outbox(session, older_than_s=older_than_s):
         row.send_attempts += 1
-        send(app, row.topic, row.payload)
+        try:
+            send(app, row.topic, row.payload)
+        except UnknownTopicError as exc:
+            row.error = str(exc)
+            log.error("outbox.parked", outbox_id=row.id, error=row.error)
+            continue
         row.sent_at = datetime.now(UTC)
-    return len(rows)
+        sent += 1
+    return sent

@@ -1,25 +1,30 @@
 """Publish stage: one claimed post to its platform, ids saved the moment they are known.
 
-Each step commits on its own (claim check, saved ids, outcome), because a platform call must
-never sit inside an open transaction and an id the platform returned must survive a crash.
+Each step commits on its own (begin the attempt, saved ids, outcome), because a platform call
+must never sit inside an open transaction and an id the platform returned must survive a
+crash. The attempt is marked started before the first platform call, so a worker that dies
+mid-call leaves a post the dispatcher reconciles instead of resending.
 """
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from briefcast.models.posts import PostStatus
+from briefcast.models.posts import Post, PostStatus
 from briefcast.models.repositories import pipeline as repo
 from briefcast.models.runs import StageOutcome
 from briefcast.pipeline.adapters.publisher import (
     AmbiguousPublishError,
     PermanentPublishError,
     Publisher,
+    PublishError,
     PublishProgress,
     PublishRequest,
     TransientPublishError,
@@ -30,40 +35,65 @@ MAX_ATTEMPTS = 5
 SessionScope = Callable[[], AbstractContextManager[Session]]
 
 
-def _backoff_s(attempt: int, retry_after_s: float | None) -> float:
-    return max(retry_after_s or 0.0, min(2.0**attempt, 300.0))
+@dataclass(frozen=True)
+class MediaLocator:
+    """Where a post's image is: the public URL Instagram fetches, the file LinkedIn uploads."""
+
+    url: Callable[[str], str]
+    path: Callable[[str], str]
+
+
+def backoff_s(attempt: int, retry_after_s: float | None = None) -> float:
+    """Exponential with jitter, never sooner than the platform asked (Retry-After)."""
+    computed = min(2.0**attempt, 300.0) * random.uniform(0.75, 1.0)  # noqa: S311
+    return max(retry_after_s or 0.0, computed)
+
+
+def _begin_attempt(
+    session: Session, post_id: uuid.UUID, claim_id: uuid.UUID, media: MediaLocator
+) -> tuple[Post, PublishRequest, PublishProgress] | None:
+    post = repo.get_post(session, post_id, lock=True)
+    if (
+        post is None
+        or post.status != PostStatus.PUBLISHING
+        or post.claim_id != claim_id
+        or post.attempt_started_at is not None
+    ):
+        return None  # a stale or duplicate message: another claim owns this post, or none
+    post.attempt_started_at = datetime.now(UTC)
+    post.publish_attempts += 1
+    repo.start_stage(session, post.run_id, STAGE, post.platform)
+    request = PublishRequest(
+        post_id=str(post.id),
+        caption=post.caption or "",
+        image_url=media.url(post.image_path or ""),
+        image_path=media.path(post.image_path or ""),
+        alt_text=post.alt_text or "",
+    )
+    progress = PublishProgress(
+        container_id=post.container_id,
+        platform_post_id=post.platform_post_id,
+        permalink=post.permalink,
+        extra=dict(post.publish_progress),
+    )
+    return post, request, progress
 
 
 def publish_post(
     session_scope: SessionScope,
     post_id: uuid.UUID,
-    publisher: Publisher,
-    media_url: Callable[[str], str],
-    media_path: Callable[[str], str],
+    claim_id: uuid.UUID,
+    publisher_for: Callable[[str], Publisher],
+    media: MediaLocator,
     metric_offsets_s: list[int],
-) -> str:
-    """Publish a claimed post. Returns the post's status afterwards."""
+) -> str | None:
+    """Publish a claimed post; returns its status afterwards, None for a stale message."""
     with session_scope() as session:
-        post = repo.get_post(session, post_id, lock=True)
-        if post is None or post.status != PostStatus.PUBLISHING:
-            # Not claimed, or already done: a redelivered task changes nothing.
-            return post.status if post else "missing"
-        post.publish_attempts += 1
-        attempt = post.publish_attempts
-        run_id = post.run_id
-        request = PublishRequest(
-            post_id=str(post.id),
-            caption=post.caption or "",
-            image_url=media_url(post.image_path or ""),
-            image_path=media_path(post.image_path or ""),
-            alt_text=post.alt_text or "",
-        )
-        progress = PublishProgress(
-            container_id=post.container_id,
-            platform_post_id=post.platform_post_id,
-            permalink=post.permalink,
-        )
-        repo.start_stage(session, run_id, STAGE, post.platform)
+        begun = _begin_attempt(session, post_id, claim_id, media)
+        if begun is None:
+            return None
+        post, request, progress = begun
+        platform, attempt = post.platform, post.publish_attempts
 
     def save(known: PublishProgress) -> None:
         with session_scope() as s:
@@ -72,76 +102,79 @@ def publish_post(
             saved.container_id = known.container_id
             saved.platform_post_id = known.platform_post_id
             saved.permalink = known.permalink
+            saved.publish_progress = dict(known.extra)
 
     try:
-        result = publisher.publish(request, progress, save)
-    except TransientPublishError as exc:
-        return _settle(session_scope, post_id, attempt, exc=exc)
-    except AmbiguousPublishError as exc:
-        return _settle(session_scope, post_id, attempt, exc=exc, status=PostStatus.UNKNOWN)
-    except PermanentPublishError as exc:
-        return _settle(session_scope, post_id, attempt, exc=exc, status=PostStatus.FAILED)
+        result = publisher_for(platform).publish(request, progress, save)
+    except PublishError as exc:
+        return _settle_failure(session_scope, post_id, claim_id, attempt, exc)
     except Exception as exc:
         # A bug, not a platform answer: whether the request went out is not known, so the
-        # post waits for reconciliation instead of being sent again on the next lease.
+        # post waits for reconciliation instead of being sent again.
         ambiguous = AmbiguousPublishError(f"unexpected {type(exc).__name__}: {exc}")
-        return _settle(session_scope, post_id, attempt, exc=ambiguous, status=PostStatus.UNKNOWN)
+        return _settle_failure(session_scope, post_id, claim_id, attempt, ambiguous)
     save(result)
     with session_scope() as session:
-        post = repo.get_post(session, post_id, lock=True)
-        assert post is not None
+        post = _settled_post(session, post_id)
         now = datetime.now(UTC)
         post.status = PostStatus.PUBLISHED
         post.published_at = now
-        post.lease_expires_at = None
         post.status_reason = None
         repo.add_metric_snapshots(session, post_id, now, metric_offsets_s)
         repo.finish_stage(
             session,
-            run_id,
+            post.run_id,
             STAGE,
             StageOutcome.SUCCEEDED,
             {"platform_post_id": result.platform_post_id, "attempts": attempt},
-            post.platform,
+            platform,
         )
-        repo.refresh_run_status_from_posts(session, run_id)
+        repo.refresh_run_status_from_posts(session, post.run_id)
     return PostStatus.PUBLISHED
 
 
-def _settle(
+def _settled_post(session: Session, post_id: uuid.UUID) -> Post:
+    """The post, locked, with its attempt closed (claim, lease and start cleared)."""
+    post = repo.get_post(session, post_id, lock=True)
+    assert post is not None
+    post.claim_id = post.lease_expires_at = post.attempt_started_at = None
+    return post
+
+
+def _settle_failure(
     session_scope: SessionScope,
     post_id: uuid.UUID,
+    claim_id: uuid.UUID,
     attempt: int,
-    *,
-    exc: TransientPublishError | AmbiguousPublishError | PermanentPublishError,
-    status: PostStatus | None = None,
+    exc: PublishError,
 ) -> str:
-    """Record a failed attempt: reschedule a transient error, else park or fail the post."""
+    """Transient: reschedule with backoff (bounded). Ambiguous: unknown. Permanent: failed."""
     with session_scope() as session:
-        post = repo.get_post(session, post_id, lock=True)
-        assert post is not None
+        current = repo.get_post(session, post_id, lock=True)
+        assert current is not None
+        # The dispatcher already parked it as unknown (our lease lapsed mid-call): only a
+        # success may overrule that; a failure here proves nothing about the platform.
+        if current.claim_id != claim_id:
+            return current.status
+        post = _settled_post(session, post_id)
         reason = f"{post.platform} said: {exc.message}"
-        if status is None:  # transient
-            if attempt >= MAX_ATTEMPTS:
-                status = PostStatus.FAILED
-                reason = f"gave up after {attempt} attempts; last error: {reason}"
-            else:
-                retry_after = getattr(exc, "retry_after_s", None)
-                status = PostStatus.SCHEDULED
-                post.scheduled_at = datetime.now(UTC) + timedelta(
-                    seconds=_backoff_s(attempt, retry_after)
-                )
-        post.status = status
+        outcome = StageOutcome.FAILED
+        if isinstance(exc, AmbiguousPublishError):
+            post.status = PostStatus.UNKNOWN
+            reason = f"outcome unknown, to be reconciled with {post.platform}: {exc.message}"
+        elif isinstance(exc, TransientPublishError) and attempt < MAX_ATTEMPTS:
+            post.status = PostStatus.SCHEDULED
+            delay = backoff_s(attempt, exc.retry_after_s)
+            post.scheduled_at = datetime.now(UTC) + timedelta(seconds=delay)
+            outcome = StageOutcome.RETRYING  # the dispatcher will claim it again when due
+        elif isinstance(exc, TransientPublishError):
+            post.status = PostStatus.FAILED
+            reason = f"gave up after {attempt} attempts; last error: {reason}"
+        else:
+            assert isinstance(exc, PermanentPublishError)
+            post.status = PostStatus.FAILED
         post.status_reason = reason
-        post.lease_expires_at = None
-        outcome = StageOutcome.RUNNING if status == PostStatus.SCHEDULED else StageOutcome.FAILED
-        repo.finish_stage(
-            session,
-            post.run_id,
-            STAGE,
-            outcome,
-            {"error": reason, "attempts": attempt, "class": type(exc).__name__},
-            post.platform,
-        )
+        detail = {"error": reason, "attempts": attempt, "class": type(exc).__name__}
+        repo.finish_stage(session, post.run_id, STAGE, outcome, detail, post.platform)
         repo.refresh_run_status_from_posts(session, post.run_id)
-        return status
+        return post.status

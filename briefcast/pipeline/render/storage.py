@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -18,9 +19,11 @@ class LocalMediaStore:
         path = self.root / key
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)  # atomic: readers never see half a file
+            # A unique temporary name per writer, then an atomic rename: readers never see
+            # half a file, and two threads storing the same image do not collide.
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+                tmp.write(data)
+            os.replace(tmp.name, path)
         return key
 
     def path(self, key: str) -> Path:

@@ -1,7 +1,7 @@
-"""Schedule stage and the dispatcher.
+"""Schedule stage: every rendered post gets its due time in PostgreSQL.
 
-Nothing waits in the broker for a future time (design invariant 4): a post gets a due time in
-PostgreSQL, and the beat-driven dispatcher claims due posts and sends their publish tasks.
+The dispatcher (pipeline/publish/dispatch.py) claims posts when that time comes; nothing
+waits in the broker for a future time (design invariant 4).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from briefcast.models.posts import PostStatus
-from briefcast.models.repositories import claims
 from briefcast.models.repositories import pipeline as repo
 from briefcast.models.runs import RunStatus, StageOutcome
 
@@ -42,8 +41,3 @@ def schedule_run(session: Session, run_id: uuid.UUID) -> bool:
     repo.set_run_status(session, run_id, RunStatus.SCHEDULED)
     repo.finish_stage(session, run_id, STAGE, StageOutcome.SUCCEEDED, {"due": due.isoformat()})
     return True
-
-
-def claim_due_posts(session: Session, lease_s: int) -> list[uuid.UUID]:
-    """Claim due posts under a lease; the caller sends their tasks after commit."""
-    return claims.claim_due_posts(session, lease_s=lease_s)
