@@ -63,10 +63,15 @@ def worker_engine() -> Engine:
 
 
 def reset_worker_engine() -> None:
-    """Forget the engine (settings changed, or tests switched databases)."""
+    """Forget the engine (settings changed, tests switched databases, or a fork happened).
+
+    In a forked child the pool's connections belong to the parent: let go of them without
+    closing (`close=False`), or the child would close sockets the parent still uses.
+    """
     global _worker_engine
     if _worker_engine is not None:
-        _worker_engine[1].dispose()
+        pid, engine = _worker_engine
+        engine.dispose(close=pid == os.getpid())
     _worker_engine = None
 
 

@@ -37,8 +37,10 @@ from briefcast.settings import get_settings
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
-# Worth another try: the database or the model API blinked. Anything else fails the run.
+# Worth another try: the database or the model API blinked, or an image is still on its way.
+# Anything else fails the run.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    schedule.ImagesPendingError,
     OperationalError,
     openai.APIConnectionError,  # includes timeouts
     openai.InternalServerError,

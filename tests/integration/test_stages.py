@@ -18,7 +18,7 @@ from briefcast.pipeline.copy.offline import OfflineCopywriter
 from briefcast.pipeline.copy.service import generate_copy
 from briefcast.pipeline.outbox import service as outbox
 from briefcast.pipeline.publish.dispatch import LAPSED_REASON, claim_due_posts
-from briefcast.pipeline.schedule.service import schedule_run
+from briefcast.pipeline.schedule.service import ImagesPendingError, schedule_run
 from tests.integration.factories import make_run
 
 pytestmark = pytest.mark.integration
@@ -67,13 +67,14 @@ def test_negative_copy_halts_the_run_for_review(db: None) -> None:
         assert all(p.scheduled_at is None for p in repo.posts_of_run(session, run_id))
 
 
-def test_schedule_fails_the_run_when_an_image_is_missing(db: None) -> None:
+def test_schedule_waits_for_missing_images_without_scheduling_anything(db: None) -> None:
     run_id, _ = make_run(status=RunStatus.RENDERING)
+    expected = "no image was rendered for instagram, linkedin"
+    with pytest.raises(ImagesPendingError, match=expected), worker_session() as session:
+        schedule_run(session, run_id)
+    assert _run_status(run_id)[0] == RunStatus.RENDERING
     with worker_session() as session:
-        assert schedule_run(session, run_id) is False
-    status, reason = _run_status(run_id)
-    assert status == RunStatus.FAILED
-    assert reason == "no image was rendered for instagram, linkedin"
+        assert all(p.scheduled_at is None for p in repo.posts_of_run(session, run_id))
 
 
 def test_only_due_posts_are_claimed(db: None) -> None:

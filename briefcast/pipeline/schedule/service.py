@@ -18,6 +18,10 @@ from briefcast.models.runs import RunStatus, StageOutcome
 STAGE = "schedule"
 
 
+class ImagesPendingError(Exception):
+    """Some post has no image yet; worth waiting for a little before failing the run."""
+
+
 def schedule_run(session: Session, run_id: uuid.UUID) -> bool:
     """Give every rendered post its due time: the brief's publish_at, or now."""
     run = repo.get_run(session, run_id, lock=True)
@@ -30,10 +34,9 @@ def schedule_run(session: Session, run_id: uuid.UUID) -> bool:
     posts = repo.posts_of_run(session, run_id)
     missing = [post.platform for post in posts if not post.image_path]
     if missing:
-        reason = f"no image was rendered for {', '.join(missing)}"
-        repo.set_run_status(session, run_id, RunStatus.FAILED, reason)
-        repo.finish_stage(session, run_id, STAGE, StageOutcome.FAILED, {"reason": reason})
-        return False
+        # The chord fires when its counter is full; a render redelivered after a lost worker
+        # can count twice, so the other image may still be on its way. The task retries.
+        raise ImagesPendingError(f"no image was rendered for {', '.join(missing)}")
     for post in posts:
         if post.status == PostStatus.PENDING:
             post.status = PostStatus.SCHEDULED
