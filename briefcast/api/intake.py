@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -13,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from briefcast.api.errors import ApiError
 from briefcast.api.schemas import BriefIn
-from briefcast.models.repositories import ingest
+from briefcast.models.repositories import ingest, voices
 from briefcast.models.runs import Brief
 
-AfterCommit = Callable[[], Awaitable[None]]
+DEFAULT_COLOR = "#1F4E79"
 
 
 @dataclass(frozen=True)
@@ -56,13 +55,27 @@ async def submit_brief(
     digest = request_hash(body)
     if idempotency_key and (replay := await _replay(session, org_id, idempotency_key, digest)):
         return replay
+    voice = None
+    if body.brand_voice_id is not None:
+        voice = await voices.get(session, org_id, body.brand_voice_id)
+        if voice is None:
+            raise ApiError(
+                422,
+                "unknown_brand_voice",
+                "The brief names a brand voice this organization does not have.",
+                {"brand_voice_id": str(body.brand_voice_id)},
+            )
+    # The brief's own words win; the brand voice fills in what the brief left out.
+    given = body.model_fields_set
     brief = Brief(
         organization_id=org_id,
+        brand_voice_id=body.brand_voice_id,
+        variants=body.variants,
         topic=body.topic,
         key_points=body.key_points,
-        brand_voice=body.brand_voice,
-        audience=body.audience,
-        brand_color=body.brand_color.upper(),
+        brand_voice=voice.tone if voice and "brand_voice" not in given else body.brand_voice,
+        audience=voice.audience if voice and not body.audience else body.audience,
+        brand_color=(body.brand_color or (voice and voice.primary_color) or DEFAULT_COLOR).upper(),
         platforms=[p.value for p in body.platforms],
         publish_at=body.publish_at,
         idempotency_key=idempotency_key,

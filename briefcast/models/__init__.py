@@ -6,6 +6,7 @@ from briefcast.models.outbox import OutboxMessage
 from briefcast.models.posts import MetricSnapshot, Platform, Post, PostStatus
 from briefcast.models.runs import Brief, Run, RunStatus, StageEvent, StageOutcome
 from briefcast.models.tenancy import BrandVoice, Organization
+from briefcast.models.usage import ModelUsage
 
 __all__ = [
     "Base",
@@ -13,6 +14,7 @@ __all__ = [
     "Brief",
     "Campaign",
     "MetricSnapshot",
+    "ModelUsage",
     "Organization",
     "OutboxMessage",
     "Platform",

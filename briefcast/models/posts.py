@@ -52,6 +52,8 @@ class Post(UUIDPk, Timestamped, Base):
     headline: Mapped[str | None] = mapped_column(String(300))
     alt_text: Mapped[str | None] = mapped_column(String(1000))
     copy_source: Mapped[str | None] = mapped_column(String(100))
+    # Every variant written for A/B, the published one first: [{caption, hashtags, …}, …].
+    copy_variants: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     sentiment: Mapped[float | None]
 
     image_path: Mapped[str | None] = mapped_column(String(500))

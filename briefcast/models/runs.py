@@ -25,6 +25,11 @@ class Brief(UUIDPk, Timestamped, Base):
     campaign_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
     )
+    brand_voice_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("brand_voices.id", ondelete="SET NULL"), index=True
+    )
+    # How many copy variants per platform (A/B); the first is the one published.
+    variants: Mapped[int] = mapped_column(default=1)
     topic: Mapped[str] = mapped_column(String(200))
     key_points: Mapped[list[str]] = mapped_column(JSONB, default=list)
     brand_voice: Mapped[str] = mapped_column(String(500))
@@ -45,11 +50,15 @@ class RunStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     PUBLISHING = "publishing"
     PUBLISHED = "published"
-    NEEDS_REVIEW = "needs_review"
+    NEEDS_REVIEW = "needs_review"  # the gate stopped it; a person approves or rejects
+    REJECTED = "rejected"  # a person rejected it at review
+    BUDGET_EXHAUSTED = "budget_exhausted"  # the organization's monthly model budget is spent
     FAILED = "failed"
 
 
-TERMINAL_RUN_STATUSES = frozenset({RunStatus.PUBLISHED, RunStatus.FAILED})
+TERMINAL_RUN_STATUSES = frozenset(
+    {RunStatus.PUBLISHED, RunStatus.FAILED, RunStatus.REJECTED, RunStatus.BUDGET_EXHAUSTED}
+)
 
 
 class Run(UUIDPk, Timestamped, Base):
@@ -64,6 +73,13 @@ class Run(UUIDPk, Timestamped, Base):
     )
     status: Mapped[str] = mapped_column(String(32), default=RunStatus.ACCEPTED)
     status_reason: Mapped[str | None] = mapped_column(Text)
+    # Who wrote the copy, through the fallback chain ("openai:gpt-4o-mini", "offline-…"),
+    # and why a fallback was taken, so a user sees it.
+    copy_source: Mapped[str | None] = mapped_column(String(100))
+    copy_fallback_reason: Mapped[str | None] = mapped_column(Text)
+    # The gate's reasons, fed into the next generation; and how many times it regenerated.
+    copy_feedback: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    regenerations: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(
         server_default=func.now(), default=utcnow, onupdate=utcnow
     )

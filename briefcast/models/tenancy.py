@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from briefcast.models.base import Base, Timestamped, UUIDPk
+from briefcast.models.base import Base, Timestamped, UUIDPk, utcnow
 
 
 class Organization(UUIDPk, Timestamped, Base):
@@ -16,6 +18,8 @@ class Organization(UUIDPk, Timestamped, Base):
 
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # What model calls may cost per calendar month (UTC); None means no limit.
+    monthly_budget_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
 
 
 class BrandVoice(UUIDPk, Timestamped, Base):
@@ -28,5 +32,18 @@ class BrandVoice(UUIDPk, Timestamped, Base):
     name: Mapped[str] = mapped_column(String(100))
     tone: Mapped[str] = mapped_column(String(500))
     audience: Mapped[str] = mapped_column(String(500), default="")
+    use_words: Mapped[list[str]] = mapped_column(JSONB, default=list)
     avoid_words: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    competitors: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    emoji_policy: Mapped[str] = mapped_column(String(16), default="sparing")
+    hashtag_sets: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    example_posts: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    # The gate: copy whose combined sentiment is below this is regenerated.
+    sentiment_min: Mapped[float] = mapped_column(default=-0.05)
     primary_color: Mapped[str] = mapped_column(String(7), default="#1F4E79")
+    # Bumped on every change: part of the copy cache key, so edits invalidate cached copy.
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(
+        server_default=func.now(), default=utcnow, onupdate=utcnow
+    )

@@ -1,4 +1,4 @@
-"""Request and response bodies, with the limits a brief must respect."""
+"""The brief a client submits, with the limits it must respect."""
 
 from __future__ import annotations
 
@@ -45,7 +45,15 @@ class BriefIn(BaseModel):
     key_points: list[Text(1, 280)] = Field(min_length=1, max_length=10)  # type: ignore[valid-type]
     brand_voice: Text(1, 500) = "clear, warm and confident"  # type: ignore[valid-type]
     audience: Text(0, 500) = ""  # type: ignore[valid-type]
-    brand_color: str = Field(default="#1F4E79", pattern=r"^#[0-9A-Fa-f]{6}$")
+    brand_color: str | None = Field(
+        default=None,
+        pattern=r"^#[0-9A-Fa-f]{6}$",
+        description="Background colour of the images; default: the brand voice's colour.",
+    )
+    brand_voice_id: uuid.UUID | None = Field(
+        default=None, description="One of the organization's brand voices."
+    )
+    variants: int = Field(default=1, ge=1, le=3, description="Copy variants per platform (A/B).")
     platforms: list[Platform] = Field(min_length=1, max_length=len(Platform))
     publish_at: datetime | None = Field(
         default=None, description="When to publish (ISO 8601 with a time zone); omit for now."
@@ -71,68 +79,3 @@ class BriefIn(BaseModel):
         if value > now + MAX_SCHEDULE_AHEAD:
             raise ValueError("must be within a year")
         return value.astimezone(UTC)
-
-
-class RunLinks(BaseModel):
-    self: str
-
-
-class RunAccepted(BaseModel):
-    run_id: uuid.UUID
-    brief_id: uuid.UUID
-    status: str
-    links: RunLinks
-
-
-class StageOut(BaseModel):
-    stage: str
-    subject: str
-    outcome: str
-    attempts: int
-    started_at: datetime
-    finished_at: datetime | None
-    detail: dict[str, Any]
-
-
-class PostOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    platform: str
-    status: str
-    status_reason: str | None
-    caption: str | None
-    hashtags: list[str]
-    headline: str | None
-    alt_text: str | None
-    copy_source: str | None
-    sentiment: float | None
-    image_url: str | None = None
-    scheduled_at: datetime | None
-    published_at: datetime | None
-    publish_attempts: int
-    platform_post_id: str | None
-    permalink: str | None
-
-
-class BriefSummary(BaseModel):
-    id: uuid.UUID
-    topic: str
-    platforms: list[str]
-    publish_at: datetime | None
-
-
-class RunOut(BaseModel):
-    id: uuid.UUID
-    status: str
-    status_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-    brief: BriefSummary
-    posts: list[PostOut]
-    timeline: list[StageOut]
-
-
-class HealthOut(BaseModel):
-    status: str
-    checks: dict[str, str]

@@ -1,0 +1,94 @@
+"""Brand voices: how an organization sounds, what it never says, and the gate's threshold."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from briefcast.api.schemas.briefs import Text
+
+_HASHTAG = re.compile(r"^#?[^\W_][\w]{0,49}$")
+
+
+def _hashtag(value: str) -> str:
+    if not _HASHTAG.match(value):
+        raise ValueError("a hashtag is letters, digits and underscores, up to 50")
+    return value if value.startswith("#") else f"#{value}"
+
+
+def _unique_casefold(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for value in values:
+        if value.casefold() not in seen:
+            seen.add(value.casefold())
+            out.append(value)
+    return out
+
+
+Word = Text(1, 50)
+Words = Annotated[list[Word], AfterValidator(_unique_casefold)]  # type: ignore[valid-type]
+Hashtag = Annotated[str, AfterValidator(_hashtag)]
+EmojiPolicy = Literal["none", "sparing", "free"]
+Color = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]
+Sentiment = Annotated[float, Field(ge=-1, le=1)]
+
+
+class BrandVoiceFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tone: Text(1, 500)  # type: ignore[valid-type]
+    audience: Text(0, 500) = ""  # type: ignore[valid-type]
+    use_words: Words = Field(default_factory=list, max_length=50)
+    avoid_words: Words = Field(default_factory=list, max_length=100)
+    competitors: list[Text(1, 100)] = Field(default_factory=list, max_length=50)  # type: ignore[valid-type]
+    emoji_policy: EmojiPolicy = "sparing"
+    hashtag_sets: list[Hashtag] = Field(default_factory=list, max_length=30)
+    language: Language = "en"
+    example_posts: list[Text(1, 3000)] = Field(default_factory=list, max_length=10)  # type: ignore[valid-type]
+    sentiment_min: Sentiment = Field(
+        default=-0.05, description="Copy scoring below this (-1..1) is regenerated."
+    )
+    primary_color: Color = "#1F4E79"
+
+
+class BrandVoiceIn(BrandVoiceFields):
+    name: Text(1, 100)  # type: ignore[valid-type]
+
+
+class BrandVoicePatch(BaseModel):
+    """Every field optional: only what is sent changes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text(1, 100) | None = None  # type: ignore[valid-type]
+    tone: Text(1, 500) | None = None  # type: ignore[valid-type]
+    audience: Text(0, 500) | None = None  # type: ignore[valid-type]
+    use_words: Words | None = Field(default=None, max_length=50)
+    avoid_words: Words | None = Field(default=None, max_length=100)
+    competitors: list[Text(1, 100)] | None = Field(default=None, max_length=50)  # type: ignore[valid-type]
+    emoji_policy: EmojiPolicy | None = None
+    hashtag_sets: list[Hashtag] | None = Field(default=None, max_length=30)
+    language: Language | None = None
+    example_posts: list[Text(1, 3000)] | None = Field(default=None, max_length=10)  # type: ignore[valid-type]
+    sentiment_min: Sentiment | None = None
+    primary_color: Color | None = None
+
+
+class BrandVoiceOut(BrandVoiceFields):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+
+    id: uuid.UUID
+    name: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class BrandVoiceList(BaseModel):
+    items: list[BrandVoiceOut]
