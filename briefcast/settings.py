@@ -36,8 +36,16 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None  # unset: the SDK's default, api.openai.com
     openai_model: str = "gpt-4o-mini"
+    # The chain: primary model → fallback model → offline copywriter.
+    openai_fallback_model: str | None = "gpt-4o"
     openai_timeout_s: float = 30.0
-    openai_max_retries: int = 2
+    openai_attempts: int = 3  # per model, with backoff on 429, 5xx and timeouts
+    copy_cache_ttl_s: int = 7 * 86400
+    instagram_hashtag_cap: int = 30
+    # At an organization's monthly budget: write copy offline, or stop the run.
+    budget_exhausted_action: Literal["offline", "stop"] = "offline"
+    # How many times the gate sends copy back for rewriting before a person must review it.
+    max_regenerations: int = 2
 
     instagram_graph_base_url: str = "http://127.0.0.1:8101"
     instagram_api_version: str = "v25.0"

@@ -86,10 +86,10 @@ def _reset_database(database_url: str) -> None:
     upgrade(database_url)
 
 
-def _flush_redis(redis_url: str) -> None:
+def _flush_redis(redis_url: str, dbs: tuple[int, ...] = (0, 1, 2)) -> None:
     import redis
 
-    for db in (0, 1, 2):
+    for db in dbs:
         client = redis.Redis.from_url(f"{redis_url}/{db}")
         client.flushdb()
         client.close()
@@ -116,6 +116,8 @@ def db(services: dict[str, str]) -> Iterator[None]:
             if attempt == 4:
                 raise
             time.sleep(0.2)
+    # The copy cache (Redis db 2) is state too: a cached brief would skip the model.
+    _flush_redis(services["redis_url"], dbs=(2,))
     yield
 
 

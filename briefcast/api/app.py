@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from briefcast.api.errors import install_error_handlers
 from briefcast.api.limits import BodySizeLimit
-from briefcast.api.routes import brand_voices, briefs, health, runs
+from briefcast.api.routes import brand_voices, briefs, health, runs, usage
 from briefcast.models.session import api_sessionmaker, create_api_engine
 from briefcast.settings import get_settings
 
@@ -43,6 +43,7 @@ def create_app() -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(briefs.router)
     app.include_router(brand_voices.router)
+    app.include_router(usage.router)
     app.include_router(runs.router)
     app.include_router(health.router)
     settings.media_root.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""After a commit, send the run's canvas and mark its outbox row sent.
+"""After a commit, send an outbox row's event and mark it sent.
 
 A failure here loses nothing: the row stays unsent and the beat sweep sends it a few seconds
 later. Celery's client is synchronous, so sending runs in a worker thread.
@@ -6,11 +6,12 @@ later. Celery's client is synchronous, so sending runs in a worker thread.
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from briefcast.api.intake import Intake
 from briefcast.models.repositories import ingest
 from briefcast.pipeline.celery_app import app as celery_app
 from briefcast.pipeline.outbox import service as outbox
@@ -18,16 +19,18 @@ from briefcast.pipeline.outbox import service as outbox
 log = structlog.get_logger(__name__)
 
 
-async def relay_intake(sessionmaker: async_sessionmaker[AsyncSession], intake: Intake) -> bool:
-    if intake.outbox_id is None:
-        return False
-    payload = {"run_id": str(intake.run_id), "post_ids": [str(p) for p in intake.post_ids]}
+async def relay_outbox(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    outbox_id: int,
+    topic: str,
+    payload: dict[str, Any],
+) -> bool:
     try:
-        await run_in_threadpool(outbox.send, celery_app, ingest.RUN_SUBMITTED, payload)
+        await run_in_threadpool(outbox.send, celery_app, topic, payload)
         async with sessionmaker() as session:
-            await ingest.mark_outbox_sent(session, intake.outbox_id)
+            await ingest.mark_outbox_sent(session, outbox_id)
             await session.commit()
     except Exception:
-        log.warning("relay.deferred_to_sweep", run_id=str(intake.run_id), exc_info=True)
+        log.warning("relay.deferred_to_sweep", outbox_id=outbox_id, topic=topic, exc_info=True)
         return False
     return True

@@ -21,10 +21,12 @@ from briefcast.models.repositories import pipeline as repo
 from briefcast.models.runs import RunStatus, StageOutcome
 from briefcast.models.session import worker_session
 from briefcast.pipeline.analytics import service as analytics
-from briefcast.pipeline.canvas import build_run_canvas
+from briefcast.pipeline.canvas import build_render_canvas, build_run_canvas
 from briefcast.pipeline.celery_app import app
 from briefcast.pipeline.check import service as check
+from briefcast.pipeline.check.moderation import moderator
 from briefcast.pipeline.copy import service as copy
+from briefcast.pipeline.copy.factory import copy_chain
 from briefcast.pipeline.outbox import service as outbox
 from briefcast.pipeline.publish import dispatch
 from briefcast.pipeline.publish import service as publish
@@ -37,8 +39,8 @@ from briefcast.settings import get_settings
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
-# Worth another try: the database or the model API blinked, or an image is still on its way.
-# Anything else fails the run.
+# Worth another try: the database or a model API blinked, or an image is still on its way.
+# Anything else fails the run. (Copy generation has its own retries and fallbacks inside.)
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     schedule.ImagesPendingError,
     OperationalError,
@@ -87,16 +89,37 @@ def start_run(run_id: str, post_ids: list[str]) -> None:
     build_run_canvas(run_id, post_ids).apply_async()
 
 
+@app.task(name="pipeline.runs.resume", ignore_result=True)
+def resume_run(run_id: str, post_ids: list[str]) -> None:
+    """The `run.approved` event: a person approved the copy; render, schedule, publish."""
+    build_render_canvas(run_id, post_ids).apply_async()
+
+
 @app.task(name="pipeline.copy.generate", bind=True, ignore_result=True)
 def generate_copy(self: Task, run_id: str) -> bool:
+    settings = get_settings()
     with _stage(self, uuid.UUID(run_id), copy.STAGE):
-        return copy.generate_copy(worker_session, uuid.UUID(run_id), copy.default_copy_model())
+        return copy.generate_copy(
+            worker_session,
+            uuid.UUID(run_id),
+            copy_chain(settings),
+            on_budget_spent=settings.budget_exhausted_action,
+        )
 
 
 @app.task(name="pipeline.check.copy", bind=True, ignore_result=True)
 def check_copy(self: Task, run_id: str) -> bool:
+    settings = get_settings()
     with _stage(self, uuid.UUID(run_id), check.STAGE):
-        outcome = _in_session(check.check_copy, uuid.UUID(run_id), get_settings().sentiment_floor)
+        outcome = check.check_copy(
+            worker_session,
+            uuid.UUID(run_id),
+            floor=settings.sentiment_floor,
+            max_regenerations=settings.max_regenerations,
+            moderator=moderator(settings),
+        )
+    if outcome is not None and outcome.outbox_id is not None:
+        _in_session(outbox.relay, app, outcome.outbox_id)  # the rewrite, after commit
     return bool(outcome and outcome.passed)
 
 

@@ -19,7 +19,7 @@ from openai import OpenAI
 from PIL import Image
 from pydantic import BaseModel
 
-from briefcast.pipeline.copy.model import CopyBrief
+from briefcast.pipeline.copy.model import CopyBrief, CopyModelError
 from briefcast.pipeline.copy.openai_model import OpenAICopyModel
 from briefcast.sandbox import openai_api
 from briefcast.sandbox.server import RunningServer, serve_in_thread
@@ -112,30 +112,46 @@ def test_response_headers_carry_request_id_and_rate_limits(base: str) -> None:
     assert int(second.headers["x-ratelimit-remaining-requests"]) == 4998
 
 
-def test_scripted_429_with_retry_after_is_retried_by_the_sdk(base: str) -> None:
-    fault(
-        base,
-        method="POST",
-        path="/v1/chat/completions$",
-        status=429,
-        headers={"retry-after": "0"},
-        body={
-            "error": {
-                "message": "Rate limit reached for gpt-4o-mini on tokens per min (TPM).",
-                "type": "tokens",
-                "param": None,
-                "code": "rate_limit_exceeded",
-            }
-        },
+RATE_LIMITED = {
+    "error": {
+        "message": "Rate limit reached for gpt-4o-mini on tokens per min (TPM).",
+        "type": "tokens",
+        "param": None,
+        "code": "rate_limit_exceeded",
+    }
+}
+SERVER_ERROR = {
+    "error": {"message": "The server had an error.", "type": "server_error", "param": None,
+              "code": None}
+}  # fmt: skip
+
+
+def test_the_sdk_itself_retries_a_scripted_429_with_retry_after(base: str) -> None:
+    fault(base, method="POST", path="/v1/chat/completions$", status=429,
+          headers={"retry-after": "0"}, body=RATE_LIMITED)  # fmt: skip
+    completion = client(base, max_retries=2).chat.completions.parse(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "Autumn launch\n- recycled plastic"}],
+        response_format=Caption,
     )
-    result = OpenAICopyModel(client(base, max_retries=2), "gpt-4o-mini").write(BRIEF)
-    assert len(result.variants) == 2
+    assert isinstance(completion.choices[0].message.parsed, Caption)
     calls = records(base, "/v1/chat/completions")
     assert [c["status"] for c in calls] == [429, 200]
     assert calls[1]["retry_count"] == "1"  # the SDK's x-stainless-retry-count: one retry
 
 
-def test_insufficient_quota_is_not_retried(base: str) -> None:
+def test_429_then_500_then_success_costs_the_copy_model_two_retries(base: str) -> None:
+    fault(base, method="POST", path="/v1/chat/completions$", status=429,
+          headers={"retry-after-ms": "10"}, body=RATE_LIMITED)  # fmt: skip
+    fault(base, method="POST", path="/v1/chat/completions$", status=500, body=SERVER_ERROR)
+    model = OpenAICopyModel(client(base, max_retries=0), "gpt-4o-mini", attempts=3)
+    result = model.write(BRIEF)
+    assert len(result.variants) == 2
+    assert [c["status"] for c in records(base, "/v1/chat/completions")] == [429, 500, 200]
+    assert [c.cached for c in result.calls] == [False]  # one answered call is billed
+
+
+def test_insufficient_quota_is_fatal_and_not_retried(base: str) -> None:
     fault(
         base,
         method="POST",
@@ -151,23 +167,20 @@ def test_insufficient_quota_is_not_retried(base: str) -> None:
             }
         },
     )
-    with pytest.raises(openai.RateLimitError) as caught:
-        OpenAICopyModel(client(base, max_retries=2), "gpt-4o-mini").write(BRIEF)
-    assert caught.value.code == "insufficient_quota"
+    with pytest.raises(CopyModelError) as caught:
+        OpenAICopyModel(client(base, max_retries=0), "gpt-4o-mini", attempts=3).write(BRIEF)
+    assert caught.value.fatal
+    assert str(caught.value).startswith("insufficient_quota: You exceeded your current quota")
     assert len(records(base, "/v1/chat/completions")) == 1
 
 
-def test_a_500_then_success_costs_one_retry(base: str) -> None:
-    fault(
-        base,
-        method="POST",
-        path="/v1/chat/completions$",
-        status=500,
-        body={"error": {"message": "The server had an error.", "type": "server_error",
-                        "param": None, "code": None}},
-    )  # fmt: skip
-    OpenAICopyModel(client(base, max_retries=2), "gpt-4o-mini").write(BRIEF)
-    assert [c["status"] for c in records(base, "/v1/chat/completions")] == [500, 200]
+def test_retries_run_out_into_a_copy_model_error(base: str) -> None:
+    fault(base, method="POST", path="/v1/chat/completions$", status=500, body=SERVER_ERROR,
+          count=3)  # fmt: skip
+    with pytest.raises(CopyModelError) as caught:
+        OpenAICopyModel(client(base, max_retries=0), "gpt-4o-mini", attempts=3).write(BRIEF)
+    assert not caught.value.fatal
+    assert len(records(base, "/v1/chat/completions")) == 3
 
 
 def test_wrong_key_is_401_with_the_error_envelope(base: str) -> None:

@@ -38,13 +38,19 @@ def make_run(
         session.flush()
         posts = []
         for platform in platforms:
+            caption = (captions or {}).get(platform)
             post = Post(
                 run_id=run.id,
                 platform=platform,
                 status=post_status,
-                caption=(captions or {}).get(platform),
+                caption=caption,
                 headline=topic,
-            )
+                alt_text=f"An image about {topic}",
+                copy_variants=[]
+                if caption is None
+                else [{"caption": caption, "hashtags": [], "headline": topic,
+                       "alt_text": f"An image about {topic}", "call_to_action": ""}],
+            )  # fmt: skip
             if scheduled_in_s is not None:
                 post.scheduled_at = datetime.now(UTC) + timedelta(seconds=scheduled_in_s)
             posts.append(post)

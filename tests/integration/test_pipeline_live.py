@@ -68,10 +68,11 @@ def test_negative_brief_waits_for_review_and_publishes_nothing(
     with beat_ticking():
         view = _wait(client, run_id, lambda v: v["status"] in TERMINAL)
     assert view["status"] == "needs_review"
-    assert "below the floor" in view["status_reason"]
+    assert "is below the brand's minimum" in view["status_reason"]
+    assert view["copy"]["regenerations"] == 2  # rewritten twice with the reasons, then stopped
     assert all(post["scheduled_at"] is None for post in view["posts"])
     check = next(e for e in view["timeline"] if e["stage"] == "check")
-    assert check["outcome"] == "halted"
+    assert (check["outcome"], check["attempts"]) == ("halted", 3)
     assert live.sandbox_posts("instagram") == [] and live.sandbox_posts("linkedin") == []
 
 

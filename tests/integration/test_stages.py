@@ -47,20 +47,36 @@ def test_copy_stage_writes_every_post_and_is_idempotent(db: None) -> None:
     assert _run_status(run_id)[0] == RunStatus.CHECKING
 
 
-def test_negative_copy_halts_the_run_for_review(db: None) -> None:
-    run_id, _ = make_run(
-        status=RunStatus.CHECKING,
-        captions={
-            "instagram": "We love our community and this launch!",
-            "linkedin": "This is a terrible, awful, hateful product. Disgusting.",
-        },
-    )
+NEGATIVE = {
+    "instagram": "We love our community and this launch!",
+    "linkedin": "This is a terrible, awful, hateful product. Disgusting.",
+}
+
+
+def test_failing_copy_is_sent_back_with_the_reasons(db: None) -> None:
+    run_id, _ = make_run(status=RunStatus.CHECKING, captions=NEGATIVE)
+    outcome = check_copy(worker_session, run_id, floor=-0.25, max_regenerations=2)
+    assert outcome is not None and outcome.decision == "regenerate"
+    assert outcome.outbox_id is not None
     with worker_session() as session:
-        outcome = check_copy(session, run_id, floor=-0.25)
-    assert outcome is not None and not outcome.passed
+        run = repo.get_run(session, run_id)
+        assert run is not None
+        assert (run.status, run.regenerations) == (RunStatus.GENERATING, 1)
+        assert len(run.copy_feedback) == 1 and run.copy_feedback[0].startswith(
+            "linkedin: sentiment"
+        )
+        event = session.get(OutboxMessage, outcome.outbox_id)
+        assert event is not None and event.topic == "run.submitted" and event.sent_at is None
+
+
+def test_failing_copy_past_the_bound_waits_for_review(db: None) -> None:
+    run_id, _ = make_run(status=RunStatus.CHECKING, captions=NEGATIVE)
+    outcome = check_copy(worker_session, run_id, floor=-0.25, max_regenerations=0)
+    assert outcome is not None and outcome.decision == "needs_review"
     status, reason = _run_status(run_id)
     assert status == RunStatus.NEEDS_REVIEW
-    assert reason is not None and "linkedin" in reason and "instagram" not in reason
+    assert reason is not None and reason.startswith("linkedin: sentiment")
+    assert "instagram" not in reason
     # Nothing downstream acts on a halted run.
     with worker_session() as session:
         assert schedule_run(session, run_id) is False

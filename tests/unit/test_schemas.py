@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from briefcast.api.schemas import MAX_SCHEDULE_AHEAD, PAST_TOLERANCE, BriefIn
+from briefcast.api.schemas.briefs import MAX_SCHEDULE_AHEAD, PAST_TOLERANCE, BriefIn
 from briefcast.models.posts import Platform
 
 
@@ -33,7 +33,8 @@ def test_minimal_brief_and_defaults() -> None:
     assert brief.topic == "Spring launch"
     assert brief.key_points == ["New espresso blend"]
     assert brief.platforms == [Platform.INSTAGRAM]
-    assert brief.brand_color == "#1F4E79"
+    assert brief.brand_color is None  # the brand voice's colour, or the default, applies
+    assert brief.brand_voice_id is None and brief.variants == 1
     assert brief.publish_at is None
     assert brief.audience == ""
     assert brief.brand_voice

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Request, Response
 from briefcast.api.deps import PrincipalDep, SessionDep
 from briefcast.api.errors import ApiError
 from briefcast.api.intake import submit_brief
-from briefcast.api.relay import relay_intake
+from briefcast.api.relay import relay_outbox
 from briefcast.api.schemas import BriefIn, RunAccepted, RunLinks
 from briefcast.models.repositories import ingest
 
@@ -33,8 +33,11 @@ async def create_brief(
     await session.commit()
     if intake.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    else:
-        await relay_intake(request.app.state.sessionmaker, intake)
+    elif intake.outbox_id is not None:
+        payload = {"run_id": str(intake.run_id), "post_ids": [str(p) for p in intake.post_ids]}
+        await relay_outbox(
+            request.app.state.sessionmaker, intake.outbox_id, ingest.RUN_SUBMITTED, payload
+        )
     link = f"/api/v1/runs/{intake.run_id}"
     response.headers["Location"] = link
     return RunAccepted(

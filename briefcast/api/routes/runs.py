@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
 from briefcast.api.deps import PrincipalDep, SessionDep, SettingsDep
 from briefcast.api.errors import ApiError
+from briefcast.api.relay import relay_outbox
+from briefcast.api.review import ReviewIn, review_run
 from briefcast.api.schemas import BriefSummary, PostOut, RunOut, StageOut
+from briefcast.api.schemas.runs import CopyInfo, UsageOut
 from briefcast.models.repositories import ingest
+from briefcast.models.repositories import usage as usage_repo
+from briefcast.models.repositories.ingest import RUN_APPROVED
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
+
+
+class ReviewOut(BaseModel):
+    run_id: uuid.UUID
+    status: str
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
@@ -23,10 +34,20 @@ async def get_run(
         # Another organization's run is indistinguishable from a missing one.
         raise ApiError(404, "run_not_found", f"No run {run_id}.")
     media_base = settings.public_base_url.rstrip("/") + "/media/"
+    usage = await usage_repo.summary(
+        session, principal.organization_id, view.run.created_at, run_id=run_id
+    )
     return RunOut(
         id=view.run.id,
         status=view.run.status,
         status_reason=view.run.status_reason,
+        copy_info=CopyInfo(
+            source=view.run.copy_source,
+            fallback_reason=view.run.copy_fallback_reason,
+            regenerations=view.run.regenerations,
+            feedback=list(view.run.copy_feedback),
+        ),
+        usage=UsageOut(**{k: v for k, v in vars(usage).items() if k != "budget_usd"}),
         created_at=view.run.created_at,
         updated_at=view.run.updated_at,
         brief=BriefSummary(
@@ -54,3 +75,23 @@ async def get_run(
             for event in view.events
         ],
     )
+
+
+@router.post("/runs/{run_id}/review", response_model=ReviewOut)
+async def review(
+    run_id: uuid.UUID,
+    body: ReviewIn,
+    principal: PrincipalDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+) -> ReviewOut:
+    """Approve (with optional edits, checked again) or reject copy the gate stopped."""
+    result = await review_run(
+        session, principal.organization_id, run_id, body, settings.sentiment_floor
+    )
+    await session.commit()
+    if result.outbox_id is not None:
+        payload = {"run_id": str(run_id), "post_ids": [str(p) for p in result.post_ids]}
+        await relay_outbox(request.app.state.sessionmaker, result.outbox_id, RUN_APPROVED, payload)
+    return ReviewOut(run_id=run_id, status=result.status)

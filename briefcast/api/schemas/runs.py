@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class RunLinks(BaseModel):
@@ -42,6 +43,7 @@ class PostOut(BaseModel):
     headline: str | None
     alt_text: str | None
     copy_source: str | None
+    copy_variants: list[dict[str, Any]]
     sentiment: float | None
     image_url: str | None = None
     scheduled_at: datetime | None
@@ -58,10 +60,34 @@ class BriefSummary(BaseModel):
     publish_at: datetime | None
 
 
+class CopyInfo(BaseModel):
+    """Who wrote the copy, why a fallback was taken, and how often the gate sent it back."""
+
+    source: str | None
+    fallback_reason: str | None
+    regenerations: int
+    feedback: list[str]
+
+
+class UsageOut(BaseModel):
+    since: datetime
+    calls: int
+    cached_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: Decimal
+    budget_usd: Decimal | None = None
+    budget_left_usd: Decimal | None = None
+
+
 class RunOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
     id: uuid.UUID
     status: str
     status_reason: str | None
+    copy_info: CopyInfo = Field(alias="copy")
+    usage: UsageOut
     created_at: datetime
     updated_at: datetime
     brief: BriefSummary

@@ -14,7 +14,8 @@ from briefcast.models.posts import Post
 from briefcast.models.runs import Brief, Run, StageEvent
 from briefcast.models.tenancy import Organization
 
-RUN_SUBMITTED = "run.submitted"
+RUN_SUBMITTED = "run.submitted"  # start (or restart) the run's canvas
+RUN_APPROVED = "run.approved"  # a person approved the copy: render, schedule, publish
 
 
 @dataclass(frozen=True)

@@ -1,50 +1,144 @@
-"""Check stage: every post's copy must clear the sentiment floor, or the run waits for review."""
+"""Check stage: the copy gate.
+
+Every variant is judged (sentiment against the brand voice's minimum, avoided words,
+competitors, profanity, and OpenAI moderation when a key is set). A platform passes when one
+of its variants does; failing variants are dropped. When a platform has none left, the run is
+sent back for rewriting with the reasons (bounded), and after the bound it waits for a person.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from briefcast.models.outbox import OutboxMessage
 from briefcast.models.repositories import pipeline as repo
+from briefcast.models.repositories.ingest import RUN_SUBMITTED
 from briefcast.models.runs import RunStatus, StageOutcome
-from briefcast.pipeline.check.sentiment import score
+from briefcast.models.tenancy import BrandVoice
+from briefcast.pipeline.check.gate import GateRules, Verdict, judge
+from briefcast.pipeline.check.moderation import Moderator
+from briefcast.pipeline.copy.model import PlatformCopy
+from briefcast.pipeline.copy.rules import full_text
 
 STAGE = "check"
+SessionScope = Callable[[], AbstractContextManager[Session]]
 
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    passed: bool
+    decision: str  # "pass" | "regenerate" | "needs_review"
     reasons: list[str]
+    outbox_id: int | None = None  # the regenerate event, to relay after commit
+
+    @property
+    def passed(self) -> bool:
+        return self.decision == "pass"
 
 
-def check_copy(session: Session, run_id: uuid.UUID, floor: float) -> CheckOutcome | None:
-    """Score each post; halt the run in `needs_review` if any falls below `floor`.
+def gate_rules(session: Session, brand_voice_id: uuid.UUID | None, floor: float) -> GateRules:
+    voice = session.get(BrandVoice, brand_voice_id) if brand_voice_id else None
+    if voice is None:
+        return GateRules(sentiment_min=floor)
+    return GateRules(voice.sentiment_min, tuple(voice.avoid_words), tuple(voice.competitors))
 
-    Returns None when the run is not at this stage (a redelivered task after the fact).
-    """
-    run = repo.get_run(session, run_id, lock=True)
-    if run is None or run.status != RunStatus.CHECKING:
-        return None
-    repo.start_stage(session, run_id, STAGE)
-    reasons: list[str] = []
-    scores: dict[str, float] = {}
+
+def _texts(session: Session, run_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
+    return {post.platform: list(post.copy_variants) for post in repo.posts_of_run(session, run_id)}
+
+
+def check_copy(
+    session_scope: SessionScope,
+    run_id: uuid.UUID,
+    *,
+    floor: float,
+    max_regenerations: int,
+    moderator: Moderator | None = None,
+) -> CheckOutcome | None:
+    """Judge the run's copy. None when the run is not at this stage (a late redelivery)."""
+    with session_scope() as session:
+        run = repo.get_run(session, run_id, lock=True)
+        if run is None or run.status != RunStatus.CHECKING:
+            return None
+        brief = repo.get_brief(session, run.brief_id)
+        assert brief is not None
+        rules = gate_rules(session, brief.brand_voice_id, floor)
+        variants = _texts(session, run_id)
+        repo.start_stage(session, run_id, STAGE)
+    verdicts = _judge_all(variants, rules, moderator)  # moderation is remote: no lock held
+    with session_scope() as session:
+        run = repo.get_run(session, run_id, lock=True)
+        if run is None or run.status != RunStatus.CHECKING:
+            return None
+        reasons = _apply(session, run_id, variants, verdicts)
+        detail: dict[str, Any] = {
+            "sentiment": {p: [v.sentiment for v in vs] for p, vs in verdicts.items()},
+            "reasons": reasons,
+        }
+        if not reasons:
+            decision, outbox_id = "pass", None
+            repo.set_run_status(session, run_id, RunStatus.RENDERING)
+        elif run.regenerations < max_regenerations:
+            decision = "regenerate"
+            run.regenerations += 1
+            run.copy_feedback = reasons
+            repo.set_run_status(session, run_id, RunStatus.GENERATING, "; ".join(reasons))
+            # Commit, then send: the rewrite is an outbox event like a new brief.
+            message = OutboxMessage(topic=RUN_SUBMITTED, payload=_run_payload(session, run_id))
+            session.add(message)
+            session.flush()
+            outbox_id = message.id
+        else:
+            decision, outbox_id = "needs_review", None
+            repo.set_run_status(session, run_id, RunStatus.NEEDS_REVIEW, "; ".join(reasons))
+        outcome = StageOutcome.SUCCEEDED if decision == "pass" else StageOutcome.HALTED
+        repo.finish_stage(session, run_id, STAGE, outcome, {**detail, "decision": decision})
+        return CheckOutcome(decision, reasons, outbox_id)
+
+
+def _run_payload(session: Session, run_id: uuid.UUID) -> dict[str, Any]:
+    post_ids = [str(post.id) for post in repo.posts_of_run(session, run_id)]
+    return {"run_id": str(run_id), "post_ids": post_ids}
+
+
+def _judge_all(
+    variants: dict[str, list[dict[str, Any]]], rules: GateRules, moderator: Moderator | None
+) -> dict[str, list[Verdict]]:
+    texts = {
+        platform: [full_text(PlatformCopy(platform=platform, **v)) for v in items]
+        for platform, items in variants.items()
+    }
+    flat = [text for items in texts.values() for text in items]
+    flags = iter(moderator.flags(flat) if moderator else [[] for _ in flat])
+    return {
+        platform: [judge(text, rules, next(flags)) for text in items]
+        for platform, items in texts.items()
+    }
+
+
+def _apply(
+    session: Session,
+    run_id: uuid.UUID,
+    variants: dict[str, list[dict[str, Any]]],
+    verdicts: dict[str, list[Verdict]],
+) -> list[str]:
+    """Keep the variants that passed (the first becomes the post); return what blocks the run."""
+    blocking: list[str] = []
     for post in repo.posts_of_run(session, run_id):
-        result = score(post.caption or "")
-        post.sentiment = result.combined
-        scores[post.platform] = result.combined
-        if result.combined < floor:
-            reasons.append(
-                f"{post.platform} copy scored {result.combined:+.2f} for sentiment, "
-                f"below the floor of {floor:+.2f}"
-            )
-    detail = {"sentiment": scores, "floor": floor, "reasons": reasons}
-    if reasons:
-        repo.set_run_status(session, run_id, RunStatus.NEEDS_REVIEW, "; ".join(reasons))
-        repo.finish_stage(session, run_id, STAGE, StageOutcome.HALTED, detail)
-        return CheckOutcome(passed=False, reasons=reasons)
-    repo.set_run_status(session, run_id, RunStatus.RENDERING)
-    repo.finish_stage(session, run_id, STAGE, StageOutcome.SUCCEEDED, detail)
-    return CheckOutcome(passed=True, reasons=[])
+        judged = list(zip(variants[post.platform], verdicts[post.platform], strict=True))
+        post.sentiment = judged[0][1].sentiment if judged else None
+        passed = [variant for variant, verdict in judged if verdict.passed]
+        if not passed:
+            reasons = dict.fromkeys(r for _, verdict in judged for r in verdict.reasons)
+            blocking += [f"{post.platform}: {reason}" for reason in reasons]
+            continue
+        post.copy_variants = passed
+        first = passed[0]
+        post.caption, post.hashtags = first["caption"], first["hashtags"]
+        post.headline, post.alt_text = first["headline"], first["alt_text"]
+    return blocking

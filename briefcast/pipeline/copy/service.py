@@ -1,7 +1,8 @@
-"""Copy stage: ask the copy model for one variant per platform and store it on the posts.
+"""Copy stage: ask the copy chain for every platform's variants and store them on the posts.
 
-Three short transactions around the model call, so no row lock is held while a remote
-model thinks: claim the stage, write (no transaction open), store the result.
+Three short transactions around the model call, so no row lock is held while a remote model
+thinks: claim the stage (and check the budget), write (no transaction open), store the copy
+with its usage and cost.
 """
 
 from __future__ import annotations
@@ -9,76 +10,141 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from functools import lru_cache
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from briefcast.models.posts import PostStatus
 from briefcast.models.repositories import pipeline as repo
+from briefcast.models.repositories import usage as usage_repo
 from briefcast.models.runs import RunStatus, StageOutcome
-from briefcast.pipeline.copy.model import CopyBrief, CopyModel
+from briefcast.models.tenancy import BrandVoice
+from briefcast.models.usage import ModelUsage
+from briefcast.pipeline.copy.costs import cost_usd
+from briefcast.pipeline.copy.model import CopyBrief, CopyModel, CopyResult, VoiceRules
 from briefcast.pipeline.copy.offline import OfflineCopywriter
-from briefcast.pipeline.copy.openai_model import OpenAICopyModel
-from briefcast.settings import get_settings
 
 STAGE = "copy"
+BUDGET_SPENT = "the organization's monthly model budget is spent"
 SessionScope = Callable[[], AbstractContextManager[Session]]
 
 
-def default_copy_model() -> CopyModel:
-    """OpenAI when a key is configured (the local sandbox in dev and tests), else offline."""
-    settings = get_settings()
-    if settings.openai_api_key is None:
-        return OfflineCopywriter()
-    return _openai_model(
-        settings.openai_api_key.get_secret_value(), settings.openai_base_url, settings.openai_model
+@dataclass(frozen=True)
+class Claimed:
+    brief: CopyBrief
+    organization_id: uuid.UUID
+    over_budget: bool
+
+
+def voice_rules(voice: BrandVoice) -> VoiceRules:
+    return VoiceRules(
+        tone=voice.tone,
+        audience=voice.audience,
+        use_words=list(voice.use_words),
+        avoid_words=list(voice.avoid_words),
+        competitors=list(voice.competitors),
+        emoji_policy=voice.emoji_policy,
+        hashtag_sets=list(voice.hashtag_sets),
+        language=voice.language,
+        example_posts=list(voice.example_posts),
+        version=voice.version,
     )
 
 
-@lru_cache(maxsize=4)
-def _openai_model(key: str, base_url: str | None, model: str) -> CopyModel:
-    # One SDK client (and its connection pool) per process and configuration.
-    return OpenAICopyModel.from_settings(get_settings())
-
-
-def _claim(session: Session, run_id: uuid.UUID) -> CopyBrief | None:
+def _claim(session: Session, run_id: uuid.UUID) -> Claimed | None:
     run = repo.get_run(session, run_id, lock=True)
     if run is None or run.status not in (RunStatus.ACCEPTED, RunStatus.GENERATING):
         return None
     brief = repo.get_brief(session, run.brief_id)
     assert brief is not None  # a run always has its brief (FK, cascade)
+    voice = session.get(BrandVoice, brief.brand_voice_id) if brief.brand_voice_id else None
     repo.start_stage(session, run_id, STAGE)
     repo.set_run_status(session, run_id, RunStatus.GENERATING)
-    return CopyBrief(
-        topic=brief.topic,
-        key_points=list(brief.key_points),
-        brand_voice=brief.brand_voice,
-        audience=brief.audience,
-        platforms=list(brief.platforms),
+    left = usage_repo.budget_left(session, run.organization_id)
+    return Claimed(
+        brief=CopyBrief(
+            topic=brief.topic,
+            key_points=list(brief.key_points),
+            brand_voice=brief.brand_voice,
+            audience=brief.audience,
+            platforms=list(brief.platforms),
+            variants=brief.variants,
+            voice=voice_rules(voice) if voice else None,
+            feedback=list(run.copy_feedback),
+        ),
+        organization_id=run.organization_id,
+        over_budget=left is not None and left <= 0,
     )
 
 
-def generate_copy(session_scope: SessionScope, run_id: uuid.UUID, model: CopyModel) -> bool:
+def generate_copy(
+    session_scope: SessionScope,
+    run_id: uuid.UUID,
+    model: CopyModel,
+    *,
+    on_budget_spent: str = "offline",
+) -> bool:
     """Write copy for every post of the run. Returns False when the run is not at this stage."""
     with session_scope() as session:
-        brief = _claim(session, run_id)
-    if brief is None:
+        claimed = _claim(session, run_id)
+    if claimed is None:
         return False
-    result = model.write(brief)
+    if claimed.over_budget:
+        if on_budget_spent == "stop":
+            with session_scope() as session:
+                repo.set_run_status(session, run_id, RunStatus.BUDGET_EXHAUSTED, BUDGET_SPENT)
+                repo.finish_stage(
+                    session, run_id, STAGE, StageOutcome.FAILED, {"reason": BUDGET_SPENT}
+                )
+            return False
+        model = OfflineCopywriter()
+    result = model.write(claimed.brief)
+    if claimed.over_budget:
+        result = CopyResult(result.variants, result.source, result.calls, BUDGET_SPENT)
     with session_scope() as session:
-        run = repo.get_run(session, run_id, lock=True)
-        if run is None or run.status != RunStatus.GENERATING:
-            return False  # a duplicate delivery finished first
-        by_platform = {variant.platform: variant for variant in result.variants}
-        for post in repo.posts_of_run(session, run_id):
-            variant = by_platform[post.platform]
-            post.caption = variant.caption
-            post.hashtags = variant.hashtags
-            post.headline = variant.headline
-            post.alt_text = variant.alt_text
-            post.copy_source = result.source
-            post.status = PostStatus.PENDING
-        repo.set_run_status(session, run_id, RunStatus.CHECKING)
-        detail = {"source": result.source, "usage": result.usage}
-        repo.finish_stage(session, run_id, STAGE, StageOutcome.SUCCEEDED, detail)
+        return _store(session, run_id, claimed.organization_id, result)
+
+
+def _store(session: Session, run_id: uuid.UUID, org_id: uuid.UUID, result: CopyResult) -> bool:
+    run = repo.get_run(session, run_id, lock=True)
+    if run is None or run.status != RunStatus.GENERATING:
+        return False  # a duplicate delivery finished first
+    for post in repo.posts_of_run(session, run_id):
+        variants = result.for_platform(post.platform)
+        first = variants[0]
+        post.caption = first.caption
+        post.hashtags = first.hashtags
+        post.headline = first.headline
+        post.alt_text = first.alt_text
+        post.copy_source = result.source
+        post.copy_variants = [v.model_dump(exclude={"platform"}) for v in variants]
+        post.status = PostStatus.PENDING
+    run.copy_source = result.source
+    run.copy_fallback_reason = result.fallback_reason
+    usage_repo.record(
+        session,
+        [
+            ModelUsage(
+                organization_id=org_id,
+                run_id=run_id,
+                stage=STAGE,
+                model=call.model,
+                prompt_tokens=call.prompt_tokens,
+                completion_tokens=call.completion_tokens,
+                cached=call.cached,
+                cost_usd=0
+                if call.cached
+                else cost_usd(call.model, call.prompt_tokens, call.completion_tokens),
+            )
+            for call in result.calls
+        ],
+    )
+    repo.set_run_status(session, run_id, RunStatus.CHECKING)
+    detail = {
+        "source": result.source,
+        "fallback_reason": result.fallback_reason,
+        "usage": result.usage,
+        "attempt": run.regenerations + 1,
+    }
+    repo.finish_stage(session, run_id, STAGE, StageOutcome.SUCCEEDED, detail)
     return True

@@ -18,11 +18,12 @@ import structlog
 from celery import Celery
 from sqlalchemy.orm import Session
 
+from briefcast.models.outbox import OutboxMessage
 from briefcast.models.repositories import claims
-from briefcast.models.repositories.ingest import RUN_SUBMITTED
+from briefcast.models.repositories.ingest import RUN_APPROVED, RUN_SUBMITTED
 
 log = structlog.get_logger(__name__)
-EVENT_TASKS = {RUN_SUBMITTED: "pipeline.runs.start"}
+EVENT_TASKS = {RUN_SUBMITTED: "pipeline.runs.start", RUN_APPROVED: "pipeline.runs.resume"}
 
 
 class UnknownTopicError(ValueError):
@@ -34,6 +35,17 @@ def send(app: Celery, topic: str, payload: Mapping[str, Any]) -> None:
     if task is None:
         raise UnknownTopicError(f"unknown outbox topic {topic!r}")
     app.send_task(task, kwargs=dict(payload), ignore_result=True)
+
+
+def relay(session: Session, app: Celery, outbox_id: int) -> bool:
+    """Send one committed row now (a worker's own event); the sweep covers a failure here."""
+    row = session.get(OutboxMessage, outbox_id, with_for_update={"skip_locked": True})
+    if row is None or row.sent_at is not None or row.error is not None:
+        return False
+    row.send_attempts += 1
+    send(app, row.topic, row.payload)
+    row.sent_at = datetime.now(UTC)
+    return True
 
 
 def sweep(session: Session, app: Celery, older_than_s: int) -> int:
