@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck format dev lock clean
+.PHONY: install demo test lint typecheck format dev lock clean bench
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=80
+
+# Speed and quality targets, measured (not asserted by tests): each prints its figures.
+bench: $(STAMP)
+	$(BIN)/python -m bench.sentiment
+	$(BIN)/python -m bench.copy_cache
+	$(BIN)/python -m bench.copy_latency
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

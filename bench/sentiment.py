@@ -1,6 +1,6 @@
 """Benchmark the copy gate's sentiment score against human ratings.
 
-Usage: .venv/bin/python bench/sentiment.py [PATH_TO_TSV]
+Usage: .venv/bin/python -m bench.sentiment [PATH_TO_TSV]
 
 The default data is ../shared/data/sentiment/tweets_ground_truth.tsv relative to the repo root
 (columns id, mean_rating, text; ratings on the -4..+4 scale, see the README next to it).

@@ -43,11 +43,13 @@ class EmbeddedServices:
     _redis: subprocess.Popen[bytes] | None = None
     _started: list[str] = field(default_factory=list)
 
-    def start(self) -> EmbeddedServices:
+    def start(self, *, postgres: bool = True, redis: bool = True) -> EmbeddedServices:
         self.data_dir = self.data_dir.resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._start_postgres()
-        self._start_redis()
+        if postgres:
+            self._start_postgres()
+        if redis:
+            self._start_redis()
         return self
 
     def _start_postgres(self) -> None:
