@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck format dev lock clean bench
+.PHONY: install demo test lint typecheck format dev lock clean bench gallery
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.sentiment
 	$(BIN)/python -m bench.copy_cache
 	$(BIN)/python -m bench.copy_latency
+	$(BIN)/python -m bench.render
+
+# Every image template for every format, from the example briefs, on one contact sheet.
+gallery: $(STAMP)
+	$(BIN)/python -m briefcast.gallery --out docs/gallery.png
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithm: str = "HS256"
     max_body_bytes: int = 64 * 1024
+    # Uploaded photos and logos: the request body limit, checked again after decoding.
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_upload_pixels: int = 40_000_000
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None  # unset: the SDK's default, api.openai.com

@@ -11,7 +11,8 @@ from redis.asyncio import Redis
 
 from briefcast.api.errors import install_error_handlers
 from briefcast.api.limits import BodySizeLimit
-from briefcast.api.routes import brand_voices, briefs, health, runs, usage
+from briefcast.api.routes import brand_voices, briefs, health, runs, uploads, usage
+from briefcast.api.routes.uploads import UPLOAD_PATHS
 from briefcast.models.session import api_sessionmaker, create_api_engine
 from briefcast.settings import get_settings
 
@@ -40,10 +41,16 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_bytes=settings.max_upload_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
     app.include_router(briefs.router)
     app.include_router(brand_voices.router)
     app.include_router(usage.router)
+    app.include_router(uploads.router)
     app.include_router(runs.router)
     app.include_router(health.router)
     settings.media_root.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from briefcast.api.errors import ApiError
 from briefcast.api.schemas import BriefIn
+from briefcast.models.media import MediaUpload
 from briefcast.models.repositories import ingest, voices
 from briefcast.models.runs import Brief
 
@@ -65,12 +66,26 @@ async def submit_brief(
                 "The brief names a brand voice this organization does not have.",
                 {"brand_voice_id": str(body.brand_voice_id)},
             )
+    if body.photo_upload_id is not None:
+        upload = await session.get(MediaUpload, body.photo_upload_id)
+        if upload is None or upload.organization_id != org_id:
+            raise ApiError(
+                422,
+                "unknown_upload",
+                "The brief names a photo upload this organization does not have.",
+                {"photo_upload_id": str(body.photo_upload_id)},
+            )
     # The brief's own words win; the brand voice fills in what the brief left out.
     given = body.model_fields_set
     brief = Brief(
         organization_id=org_id,
         brand_voice_id=body.brand_voice_id,
         variants=body.variants,
+        template=body.template,
+        quote=body.quote,
+        attribution=body.attribution,
+        photo_upload_id=body.photo_upload_id,
+        photo_url=str(body.photo_url) if body.photo_url else None,
         topic=body.topic,
         key_points=body.key_points,
         brand_voice=voice.tone if voice and "brand_voice" not in given else body.brand_voice,

@@ -1,12 +1,14 @@
 """A request-body size cap, enforced while the body streams in (not only by Content-Length).
 
-Bodies are small (the cap is tens of kilobytes), so the middleware reads the whole body first
-and answers 413 before the app sees any of it; the app then gets the buffered body.
+Bodies are small (tens of kilobytes; megabytes for image uploads), so the middleware reads
+the whole body first and answers 413 before the app sees any of it; the app then gets the
+buffered body.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,17 +16,30 @@ from briefcast.api.errors import error_body
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    """`max_bytes` for every body, except paths matching a larger `upload_paths` allowance."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        upload_bytes: int | None = None,
+        upload_paths: re.Pattern[str] | None = None,
+    ):
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes or max_bytes
+        self.upload_paths = upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes
+        if self.upload_paths is not None and self.upload_paths.fullmatch(scope["path"]):
+            limit = self.upload_bytes
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(send, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -34,8 +49,8 @@ class BodySizeLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._reject(send)
+            if size > limit:
+                await self._reject(send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -52,12 +67,12 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, limit: int) -> None:
         body = json.dumps(
             error_body(
                 "payload_too_large",
-                f"The request body is over the limit of {self.max_bytes} bytes.",
-                {"max_bytes": self.max_bytes},
+                f"The request body is over the limit of {limit} bytes.",
+                {"max_bytes": limit},
             )
         ).encode()
         await send(

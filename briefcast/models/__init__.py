@@ -2,6 +2,7 @@
 
 from briefcast.models.base import Base
 from briefcast.models.campaigns import Campaign
+from briefcast.models.media import MediaUpload
 from briefcast.models.outbox import OutboxMessage
 from briefcast.models.posts import MetricSnapshot, Platform, Post, PostStatus
 from briefcast.models.runs import Brief, Run, RunStatus, StageEvent, StageOutcome
@@ -13,6 +14,7 @@ __all__ = [
     "BrandVoice",
     "Brief",
     "Campaign",
+    "MediaUpload",
     "MetricSnapshot",
     "ModelUsage",
     "Organization",

@@ -30,6 +30,15 @@ class Brief(UUIDPk, Timestamped, Base):
     )
     # How many copy variants per platform (A/B); the first is the one published.
     variants: Mapped[int] = mapped_column(default=1)
+    # The image: which template, and for the photo template the supplied photo (an upload,
+    # or a URL fetched at render time with the same limits as an upload).
+    template: Mapped[str] = mapped_column(String(16), default="headline")
+    quote: Mapped[str | None] = mapped_column(String(500))
+    attribution: Mapped[str | None] = mapped_column(String(200))
+    photo_upload_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("media_uploads.id", ondelete="SET NULL")
+    )
+    photo_url: Mapped[str | None] = mapped_column(String(2000))
     topic: Mapped[str] = mapped_column(String(200))
     key_points: Mapped[list[str]] = mapped_column(JSONB, default=list)
     brand_voice: Mapped[str] = mapped_column(String(500))

@@ -41,7 +41,12 @@ class BrandVoice(UUIDPk, Timestamped, Base):
     example_posts: Mapped[list[str]] = mapped_column(JSONB, default=list)
     # The gate: copy whose combined sentiment is below this is regenerated.
     sentiment_min: Mapped[float] = mapped_column(default=-0.05)
+    # The brand kit images are made with.
     primary_color: Mapped[str] = mapped_column(String(7), default="#1F4E79")
+    secondary_color: Mapped[str | None] = mapped_column(String(7))
+    font: Mapped[str] = mapped_column(String(32), default="dejavu-sans")
+    grade: Mapped[str | None] = mapped_column(String(16))  # a colour-grading look for photos
+    logo_key: Mapped[str | None] = mapped_column(String(200))  # media key of the uploaded logo
     # Bumped on every change: part of the copy cache key, so edits invalidate cached copy.
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(

@@ -134,8 +134,12 @@ def render_image(self: Task, post_id: str) -> str | None:
         if post is None:
             return None
         run_id, platform = post.run_id, post.platform
+    settings = get_settings()
+    limits = render.PhotoLimits(
+        settings.max_upload_bytes, settings.max_upload_pixels, settings.http_timeout_s
+    )
     with _stage(self, run_id, render.STAGE, platform):
-        return _in_session(render.render_post_image, uuid.UUID(post_id), media_store())
+        return _in_session(render.render_post_image, uuid.UUID(post_id), media_store(), limits)
 
 
 @app.task(name="pipeline.schedule.run", bind=True, ignore_result=True)

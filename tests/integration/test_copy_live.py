@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,40 +13,10 @@ import pytest
 
 from briefcast.pipeline.copy.factory import _chain
 from briefcast.settings import get_settings
-from tests.beat import beat_ticking
 from tests.conftest import Live
-from tests.integration.helpers import brief
+from tests.integration.live import submit, wait_for
 
 pytestmark = pytest.mark.integration
-SETTLED = {"published", "failed", "needs_review", "rejected", "budget_exhausted"}
-
-
-@pytest.fixture
-def client(live: Live, org_token: str) -> Iterator[httpx.Client]:
-    live.reset_sandboxes()
-    with httpx.Client(
-        base_url=live.api_url, headers={"Authorization": f"Bearer {org_token}"}, timeout=10
-    ) as http:
-        yield http
-
-
-def _submit(client: httpx.Client, **overrides: Any) -> str:
-    response = client.post("/api/v1/briefs", json=brief(**overrides))
-    assert response.status_code == 202, response.text
-    run_id: str = response.json()["run_id"]
-    return run_id
-
-
-def _settle(client: httpx.Client, run_id: str, timeout_s: float = 45) -> Any:
-    deadline = time.monotonic() + timeout_s
-    with beat_ticking():
-        while True:
-            view = client.get(f"/api/v1/runs/{run_id}").json()
-            if view["status"] in SETTLED:
-                return view
-            if time.monotonic() > deadline:
-                raise AssertionError(f"run still {view['status']}: {view}")
-            time.sleep(0.2)
 
 
 def _completions(live: Live) -> list[dict[str, Any]]:
@@ -72,7 +41,7 @@ def _voice(client: httpx.Client, **overrides: Any) -> str:
 def test_variants_are_parsed_rule_abiding_and_the_first_is_published(
     live: Live, client: httpx.Client
 ) -> None:
-    view = _settle(client, _submit(client, variants=2))
+    view = wait_for(client, submit(client, variants=2))
     assert view["status"] == "published"
     for post in view["posts"]:
         assert len(post["copy_variants"]) == 2
@@ -99,7 +68,7 @@ def _completion_body(caption: str) -> dict[str, Any]:
 
 def test_an_over_long_caption_is_repaired(live: Live, client: httpx.Client) -> None:
     _fault(live, status=200, body=_completion_body("Too long. " * 300))  # 3,000 characters
-    view = _settle(client, _submit(client))
+    view = wait_for(client, submit(client))
     assert view["status"] == "published"
     calls = _completions(live)
     assert len(calls) == 2  # the answer, then the repair request
@@ -113,7 +82,7 @@ def test_insufficient_quota_falls_back_to_offline_and_says_so(
     quota = {"error": {"message": "You exceeded your current quota.", "type": "insufficient_quota",
                        "param": None, "code": "insufficient_quota"}}  # fmt: skip
     _fault(live, status=429, body=quota)
-    view = _settle(client, _submit(client))
+    view = wait_for(client, submit(client))
     assert view["status"] == "published"
     assert view["copy"]["source"] == "offline-copywriter"
     assert "insufficient_quota" in view["copy"]["fallback_reason"]
@@ -122,11 +91,11 @@ def test_insufficient_quota_falls_back_to_offline_and_says_so(
 
 
 def test_an_identical_brief_is_served_from_the_cache(live: Live, client: httpx.Client) -> None:
-    first = _settle(client, _submit(client, topic="Cached launch day"))
+    first = wait_for(client, submit(client, topic="Cached launch day"))
     assert first["status"] == "published"
     before = len(_completions(live))
     live.reset_sandboxes()  # LinkedIn would refuse the same post twice
-    second = _settle(client, _submit(client, topic="Cached launch day"))
+    second = wait_for(client, submit(client, topic="Cached launch day"))
     assert second["status"] == "published"
     assert len(_completions(live)) == 0 and before == 1
     assert second["usage"]["cached_calls"] == 1 and float(second["usage"]["cost_usd"]) == 0
@@ -135,10 +104,10 @@ def test_an_identical_brief_is_served_from_the_cache(live: Live, client: httpx.C
 
 def test_a_voice_edit_invalidates_cached_copy(live: Live, client: httpx.Client) -> None:
     voice_id = _voice(client)
-    _settle(client, _submit(client, brand_voice_id=voice_id, topic="Voice cache"))
+    wait_for(client, submit(client, brand_voice_id=voice_id, topic="Voice cache"))
     client.patch(f"/api/v1/brand-voices/{voice_id}", json={"tone": "calm"})
     live.reset_sandboxes()
-    _settle(client, _submit(client, brand_voice_id=voice_id, topic="Voice cache"))
+    wait_for(client, submit(client, brand_voice_id=voice_id, topic="Voice cache"))
     assert len(_completions(live)) == 1
 
 
@@ -156,7 +125,7 @@ def test_a_voice_edit_invalidates_cached_copy(live: Live, client: httpx.Client) 
 def test_unsafe_copy_is_regenerated_then_waits_for_review(
     live: Live, client: httpx.Client, overrides: dict[str, Any], reason: str
 ) -> None:
-    view = _settle(client, _submit(client, brand_voice_id=_voice(client), **overrides))
+    view = wait_for(client, submit(client, brand_voice_id=_voice(client), **overrides))
     assert view["status"] == "needs_review"
     assert reason in view["status_reason"]
     assert view["copy"]["regenerations"] == 2
@@ -169,8 +138,8 @@ def test_approving_with_edits_publishes_and_rejecting_ends_the_run(
 ) -> None:
     voice_id = _voice(client)
     cheap = {"key_points": ["So cheap you will not believe it"], "brand_voice_id": voice_id}
-    run_id = _submit(client, **cheap)
-    assert _settle(client, run_id)["status"] == "needs_review"
+    run_id = submit(client, **cheap)
+    assert wait_for(client, run_id)["status"] == "needs_review"
 
     still_bad = {"instagram": {"caption": "Still cheap, sorry"}}
     refused = client.post(
@@ -189,7 +158,7 @@ def test_approving_with_edits_publishes_and_rejecting_ends_the_run(
         json={"decision": "approve", "edits": {"instagram": good, "linkedin": good}},
     )
     assert approved.status_code == 200 and approved.json()["status"] == "rendering"
-    view = _settle(client, run_id)
+    view = wait_for(client, run_id)
     assert view["status"] == "published"
     assert {p["caption"] for p in view["posts"]} == {good["caption"]}
     assert len(live.sandbox_posts("instagram")) == 1
@@ -197,10 +166,10 @@ def test_approving_with_edits_publishes_and_rejecting_ends_the_run(
     again = client.post(f"/api/v1/runs/{run_id}/review", json={"decision": "reject"})
     assert again.status_code == 409
 
-    other = _submit(
+    other = submit(
         client, topic="Another cheap idea", **{k: v for k, v in cheap.items() if k != "topic"}
     )
-    assert _settle(client, other)["status"] == "needs_review"
+    assert wait_for(client, other)["status"] == "needs_review"
     rejected = client.post(
         f"/api/v1/runs/{other}/review", json={"decision": "reject", "note": "off-brand"}
     )
@@ -227,7 +196,7 @@ def test_budget_exhaustion_behaves_as_configured(
 ) -> None:
     budget_action(action)
     assert client.put("/api/v1/usage/budget", json={"monthly_budget_usd": "0"}).status_code == 200
-    view = _settle(client, _submit(client))
+    view = wait_for(client, submit(client))
     assert len(_completions(live)) == 0
     if action == "offline":
         assert view["status"] == "published"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,41 +15,9 @@ from briefcast.models import MetricSnapshot, OutboxMessage
 from briefcast.models.session import worker_session
 from tests.beat import beat_ticking
 from tests.conftest import Live
-from tests.integration.helpers import brief
+from tests.integration.live import posts_by_platform, submit, wait_for
 
 pytestmark = pytest.mark.integration
-TERMINAL = {"published", "failed", "needs_review"}
-
-
-@pytest.fixture
-def client(live: Live, org_token: str) -> Iterator[httpx.Client]:
-    live.reset_sandboxes()
-    with httpx.Client(
-        base_url=live.api_url, headers={"Authorization": f"Bearer {org_token}"}, timeout=10
-    ) as http:
-        yield http
-
-
-def _submit(client: httpx.Client, **overrides: Any) -> str:
-    response = client.post("/api/v1/briefs", json=brief(**overrides))
-    assert response.status_code == 202, response.text
-    run_id: str = response.json()["run_id"]
-    return run_id
-
-
-def _wait(client: httpx.Client, run_id: str, until: Any, timeout_s: float = 45) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        view = client.get(f"/api/v1/runs/{run_id}").json()
-        if until(view):
-            return view
-        if time.monotonic() > deadline:
-            raise AssertionError(f"run {run_id} did not get there in {timeout_s}s: {view}")
-        time.sleep(0.2)
-
-
-def _posts(view: Any) -> dict[str, Any]:
-    return {post["platform"]: post for post in view["posts"]}
 
 
 def _fault(base_url: str, **spec: Any) -> None:
@@ -60,13 +27,12 @@ def _fault(base_url: str, **spec: Any) -> None:
 def test_negative_brief_waits_for_review_and_publishes_nothing(
     live: Live, client: httpx.Client
 ) -> None:
-    run_id = _submit(
+    run_id = submit(
         client,
         topic="We hate this awful, terrible, disgusting mess",
         key_points=["Everything is horrible and broken", "Worst launch ever, total failure"],
     )
-    with beat_ticking():
-        view = _wait(client, run_id, lambda v: v["status"] in TERMINAL)
+    view = wait_for(client, run_id)
     assert view["status"] == "needs_review"
     assert "is below the brand's minimum" in view["status_reason"]
     assert view["copy"]["regenerations"] == 2  # rewritten twice with the reasons, then stopped
@@ -85,13 +51,12 @@ def test_a_lost_relay_is_recovered_by_the_outbox_sweep(
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(relay.outbox, "send", broker_down)
-    run_id = _submit(client)
+    run_id = submit(client)
     monkeypatch.undo()
     with worker_session() as session:
         row = session.scalars(select(OutboxMessage)).one()
         assert row.sent_at is None  # committed, never sent
-    with beat_ticking():
-        view = _wait(client, run_id, lambda v: v["status"] in TERMINAL, timeout_s=60)
+    view = wait_for(client, run_id, timeout_s=60)
     assert view["status"] == "published"
     with worker_session() as session:
         assert session.scalars(select(OutboxMessage)).one().sent_at is not None
@@ -107,13 +72,12 @@ def test_a_transient_platform_error_is_retried_from_the_schedule(
         status=500,
         body={"message": "Internal Server Error", "status": 500},
     )
-    run_id = _submit(client)
-    with beat_ticking():
-        view = _wait(client, run_id, lambda v: v["status"] in TERMINAL)
+    run_id = submit(client)
+    view = wait_for(client, run_id)
     assert view["status"] == "published"
-    linkedin = _posts(view)["linkedin"]
+    linkedin = posts_by_platform(view)["linkedin"]
     assert linkedin["publish_attempts"] == 2
-    assert _posts(view)["instagram"]["publish_attempts"] == 1
+    assert posts_by_platform(view)["instagram"]["publish_attempts"] == 1
     assert len(live.sandbox_posts("linkedin")) == 1
 
 
@@ -128,14 +92,13 @@ def test_a_permanent_platform_error_fails_the_post_with_its_message(
         status=400,
         body={"error": {"message": message, "type": "OAuthException", "code": 100}},
     )
-    run_id = _submit(client)
-    with beat_ticking():
-        view = _wait(client, run_id, lambda v: v["status"] in TERMINAL)
+    run_id = submit(client)
+    view = wait_for(client, run_id)
     assert view["status"] == "failed"
-    instagram = _posts(view)["instagram"]
+    instagram = posts_by_platform(view)["instagram"]
     assert instagram["status"] == "failed"
     assert message in instagram["status_reason"]
-    assert _posts(view)["linkedin"]["status"] == "published"
+    assert posts_by_platform(view)["linkedin"]["status"] == "published"
     assert live.sandbox_posts("instagram") == []
 
 
@@ -143,27 +106,25 @@ def test_commit_then_drop_leaves_the_post_unknown_not_failed(
     live: Live, client: httpx.Client
 ) -> None:
     _fault(live.linkedin_url, method="POST", path="^/rest/posts$", commit_then_drop=True)
-    run_id = _submit(client)
-    with beat_ticking():
-        view = _wait(
-            client,
-            run_id,
-            lambda v: (
-                {p["platform"]: p["status"] for p in v["posts"]}
-                == {"linkedin": "unknown", "instagram": "published"}
-            ),
-        )
-    linkedin = _posts(view)["linkedin"]
+    run_id = submit(client)
+    view = wait_for(
+        client,
+        run_id,
+        lambda v: (
+            {p["platform"]: p["status"] for p in v["posts"]}
+            == {"linkedin": "unknown", "instagram": "published"}
+        ),
+    )
+    linkedin = posts_by_platform(view)["linkedin"]
     assert linkedin["status"] == "unknown"
     assert "reconcil" in view["status_reason"]
     assert len(live.sandbox_posts("linkedin")) == 1  # the platform holds it: never resent
 
 
 def test_due_metric_snapshots_are_collected(live: Live, client: httpx.Client) -> None:
-    run_id = _submit(client)
+    view = wait_for(client, submit(client))
+    assert view["status"] == "published"
     with beat_ticking():
-        view = _wait(client, run_id, lambda v: v["status"] in TERMINAL)
-        assert view["status"] == "published"
         with worker_session() as session:
             # Publishing made the +1 h snapshot; pretend the hour has passed.
             snapshots = session.scalars(
@@ -182,7 +143,7 @@ def test_due_metric_snapshots_are_collected(live: Live, client: httpx.Client) ->
                     break
             time.sleep(0.2)
     by_post = {row.post_id: row.metrics for row in rows}
-    posts = _posts(view)
+    posts = posts_by_platform(view)
     assert "reach" in by_post[uuid.UUID(posts["instagram"]["id"])]
     assert "likes" in by_post[uuid.UUID(posts["linkedin"]["id"])]
     assert all(row.collected_at is not None for row in rows)

@@ -1,4 +1,4 @@
-"""Headline cards: size, format, metadata, weight, legibility and safe margins, on output pixels."""
+"""Headline cards in every format: size, metadata, weight, legibility, safe margins, on pixels."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw
 
 from briefcast.pipeline.render.images import MARGIN_RATIO, SIZES, render_headline_card
+from briefcast.pipeline.render.kit import FORMATS, BrandKit, CardContent
+from briefcast.pipeline.render.templates import render_card
 
-MAX_BYTES = {"instagram": 8 * 1024 * 1024, "linkedin": 5 * 1024 * 1024}
-PLATFORMS = sorted(SIZES)
+MAX_BYTES = {name: fmt.max_bytes for name, fmt in FORMATS.items()}
+PLATFORMS = sorted(FORMATS)  # format names: every format is checked
+FORMAT_SIZES = {name: (fmt.width, fmt.height) for name, fmt in FORMATS.items()}
 HEADLINE = "Spring launch: our new single-origin espresso line"
 LONG_HEADLINE = ("Quarterly roadmap update with delivery milestones for every team " * 4)[:200]
 LONG_WORD = "Supercalifragilisticexpialidocious" * 4
@@ -61,7 +64,9 @@ def contrast(l1: float, l2: float) -> float:
 
 @lru_cache(maxsize=64)
 def render(headline: str, platform: str, colour: str) -> tuple[bytes, int, int]:
-    image = render_headline_card(headline, platform, colour)
+    content = CardContent(headline=headline, alt_text=headline)
+    image = render_card("headline", FORMATS[platform], content, BrandKit(primary_color=colour))
+    assert image.alt_text == headline
     return image.data, image.width, image.height
 
 
@@ -71,7 +76,7 @@ def decoded(headline: str, platform: str, colour: str) -> Image.Image:
 
 
 def margin(platform: str) -> int:
-    return int(min(SIZES[platform]) * MARGIN_RATIO)
+    return int(min(FORMAT_SIZES[platform]) * MARGIN_RATIO)
 
 
 def expected_background(size: tuple[int, int], colour: tuple[int, int, int]) -> Image.Image:
@@ -122,13 +127,14 @@ def ink_extremes(image: Image.Image, mask: Image.Image) -> tuple[float, float]:
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_dimensions_format_mode_and_weight(platform: str) -> None:
     data, width, height = render(HEADLINE, platform, "#1F4E79")
-    assert (width, height) == SIZES[platform]
+    assert (width, height) == FORMAT_SIZES[platform]
     image = Image.open(io.BytesIO(data))
     assert image.format == "JPEG"
-    assert image.size == SIZES[platform]
+    assert image.size == FORMAT_SIZES[platform]
     assert image.mode == "RGB"
     assert len(image.getexif()) == 0
     assert "exif" not in image.info
+    assert "icc_profile" not in image.info
     assert 0 < len(data) < MAX_BYTES[platform]
 
 
@@ -144,17 +150,21 @@ def test_platform_sizes() -> None:
 def test_worst_case_headlines_keep_format_and_weight(platform: str, headline: str) -> None:
     data, width, height = render(headline, platform, "#F4C542")
     image = Image.open(io.BytesIO(data))
-    assert (image.format, image.mode, image.size) == ("JPEG", "RGB", SIZES[platform])
-    assert (width, height) == SIZES[platform]
+    assert (image.format, image.mode, image.size) == ("JPEG", "RGB", FORMAT_SIZES[platform])
+    assert (width, height) == FORMAT_SIZES[platform]
     assert len(image.getexif()) == 0
     assert len(data) < MAX_BYTES[platform]
 
 
 def test_deterministic_output() -> None:
+    # The compatibility entry point is the headline template in the platform's default format.
     assert (
         render_headline_card(HEADLINE, "linkedin", "#1F4E79").data
         == render(HEADLINE, "linkedin", "#1F4E79")[0]
     )
+    compat = render_headline_card(HEADLINE, "instagram", "#1F4E79")
+    assert compat.data == render(HEADLINE, "instagram_portrait", "#1F4E79")[0]
+    assert (compat.width, compat.height) == SIZES["instagram"]
 
 
 def test_unknown_platform_refused() -> None:

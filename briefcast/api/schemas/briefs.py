@@ -5,15 +5,17 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    HttpUrl,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from briefcast.models.posts import Platform
@@ -54,6 +56,15 @@ class BriefIn(BaseModel):
         default=None, description="One of the organization's brand voices."
     )
     variants: int = Field(default=1, ge=1, le=3, description="Copy variants per platform (A/B).")
+    template: Literal["headline", "quote", "photo"] = "headline"
+    quote: Text(1, 500) | None = None  # type: ignore[valid-type]
+    attribution: Text(1, 200) | None = None  # type: ignore[valid-type]
+    photo_upload_id: uuid.UUID | None = Field(
+        default=None, description="A photo from POST /api/v1/uploads, for the photo template."
+    )
+    photo_url: HttpUrl | None = Field(
+        default=None, description="Or a photo at this URL, fetched with the same limits."
+    )
     platforms: list[Platform] = Field(min_length=1, max_length=len(Platform))
     publish_at: datetime | None = Field(
         default=None, description="When to publish (ISO 8601 with a time zone); omit for now."
@@ -65,6 +76,17 @@ class BriefIn(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("each platform may appear once")
         return value
+
+    @model_validator(mode="after")
+    def _photo_for_the_photo_template(self) -> BriefIn:
+        has_photo = self.photo_upload_id is not None or self.photo_url is not None
+        if self.template == "photo" and not has_photo:
+            raise ValueError("the photo template needs photo_upload_id or photo_url")
+        if self.photo_upload_id is not None and self.photo_url is not None:
+            raise ValueError("give photo_upload_id or photo_url, not both")
+        if self.photo_url is not None and self.photo_url.scheme not in ("http", "https"):
+            raise ValueError("photo_url must be http or https")
+        return self
 
     @field_validator("publish_at")
     @classmethod

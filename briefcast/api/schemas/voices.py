@@ -37,6 +37,8 @@ EmojiPolicy = Literal["none", "sparing", "free"]
 Color = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]
 Sentiment = Annotated[float, Field(ge=-1, le=1)]
+Font = Literal["dejavu-sans", "dejavu-serif"]  # the families shipped in briefcast/assets/fonts
+Grade = Literal["warm", "cool", "mono"]  # colour-grading looks for photos
 
 
 class BrandVoiceFields(BaseModel):
@@ -55,6 +57,9 @@ class BrandVoiceFields(BaseModel):
         default=-0.05, description="Copy scoring below this (-1..1) is regenerated."
     )
     primary_color: Color = "#1F4E79"
+    secondary_color: Color | None = None
+    font: Font = "dejavu-sans"
+    grade: Grade | None = None
 
 
 class BrandVoiceIn(BrandVoiceFields):
@@ -78,12 +83,16 @@ class BrandVoicePatch(BaseModel):
     example_posts: list[Text(1, 3000)] | None = Field(default=None, max_length=10)  # type: ignore[valid-type]
     sentiment_min: Sentiment | None = None
     primary_color: Color | None = None
+    secondary_color: Color | None = None
+    font: Font | None = None
+    grade: Grade | None = None
 
 
 class BrandVoiceOut(BrandVoiceFields):
     model_config = ConfigDict(from_attributes=True, extra="ignore")
 
     id: uuid.UUID
+    logo_key: str | None
     name: str
     version: int
     created_at: datetime

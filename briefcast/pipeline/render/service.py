@@ -1,20 +1,47 @@
-"""Render stage: one image per post, stored by content hash."""
+"""Render stage: one image per post, on brand, stored by content hash with its alt text."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from briefcast.models.media import MediaUpload
 from briefcast.models.repositories import pipeline as repo
-from briefcast.models.runs import RunStatus, StageOutcome
-from briefcast.pipeline.render.images import render_headline_card
-from briefcast.pipeline.render.storage import LocalMediaStore
+from briefcast.models.runs import Brief, RunStatus, StageOutcome
+from briefcast.models.tenancy import BrandVoice
+from briefcast.pipeline.render import photos
+from briefcast.pipeline.render.kit import DEFAULT_FORMAT, FORMATS, BrandKit, CardContent
+from briefcast.pipeline.render.storage import MediaStore
+from briefcast.pipeline.render.templates import render_card
 
 STAGE = "render"
 
 
-def render_post_image(session: Session, post_id: uuid.UUID, store: LocalMediaStore) -> str | None:
+@dataclass(frozen=True)
+class PhotoLimits:
+    max_bytes: int
+    max_pixels: int
+    timeout_s: float
+
+
+def brand_kit(brief: Brief, voice: BrandVoice | None, store: MediaStore) -> BrandKit:
+    if voice is None:
+        return BrandKit(primary_color=brief.brand_color)
+    return BrandKit(
+        primary_color=brief.brand_color,
+        secondary_color=voice.secondary_color,
+        font=voice.font,
+        logo_png=store.get(voice.logo_key) if voice.logo_key else None,  # checked at upload
+        grade=voice.grade,
+    )
+
+
+def render_post_image(
+    session: Session, post_id: uuid.UUID, store: MediaStore, limits: PhotoLimits
+) -> str | None:
     """Render and store the post's image; returns the media key, None if the run is halted."""
     post = repo.get_post(session, post_id, lock=True)
     if post is None:
@@ -25,16 +52,38 @@ def render_post_image(session: Session, post_id: uuid.UUID, store: LocalMediaSto
         return None
     brief = repo.get_brief(session, run.brief_id)
     assert brief is not None
+    voice = session.get(BrandVoice, brief.brand_voice_id) if brief.brand_voice_id else None
     repo.start_stage(session, run.id, STAGE, post.platform)
-    image = render_headline_card(post.headline or brief.topic, post.platform, brief.brand_color)
+    photo = None
+    if brief.template == "photo":
+        upload = session.get(MediaUpload, brief.photo_upload_id) if brief.photo_upload_id else None
+        photo = photos.load(
+            store,
+            upload_key=upload.media_key if upload else None,
+            url=brief.photo_url,
+            max_bytes=limits.max_bytes,
+            max_pixels=limits.max_pixels,
+            timeout_s=limits.timeout_s,
+        )
+    fmt = FORMATS[DEFAULT_FORMAT[post.platform]]
+    content = CardContent(
+        headline=post.headline or brief.topic,
+        quote=brief.quote,
+        attribution=brief.attribution,
+        alt_text=post.alt_text or brief.topic,
+    )
+    image = render_card(brief.template, fmt, content, brand_kit(brief, voice, store), photo)  # type: ignore[arg-type]
     key = store.put(image.data)
+    facts = {"alt_text": image.alt_text, "width": image.width, "height": image.height,
+             "format": fmt.name, "template": brief.template, "effects": image.effects}  # fmt: skip
+    store.put_beside(key, ".json", json.dumps(facts).encode())  # the alt text beside the image
     post.image_path = key
     repo.finish_stage(
         session,
         run.id,
         STAGE,
         StageOutcome.SUCCEEDED,
-        {"image": key, "bytes": len(image.data), "size": f"{image.width}x{image.height}"},
+        {"image": key, "bytes": len(image.data), **facts},
         post.platform,
     )
     return key

@@ -1,4 +1,8 @@
-"""Content-addressed media storage under the media root; the API serves it at /media/."""
+"""Content-addressed media storage; the API serves it at /media/<key>.
+
+Behind a small interface so an S3-compatible store can follow: the pipeline only puts and
+gets bytes by key, and asks for a key's public URL through the API's base URL.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,15 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Protocol
+
+
+class MediaStore(Protocol):
+    def put(self, data: bytes, suffix: str = ".jpg") -> str: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def put_beside(self, key: str, suffix: str, data: bytes) -> str: ...
 
 
 class LocalMediaStore:
@@ -16,15 +29,30 @@ class LocalMediaStore:
         """Store bytes under their sha256; returns the key (a path relative to the root)."""
         digest = hashlib.sha256(data).hexdigest()
         key = f"{digest[:2]}/{digest}{suffix}"
-        path = self.root / key
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # A unique temporary name per writer, then an atomic rename: readers never see
-            # half a file, and two threads storing the same image do not collide.
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
-                tmp.write(data)
-            os.replace(tmp.name, path)
+        self._write(self.root / key, data)
         return key
 
+    def put_beside(self, key: str, suffix: str, data: bytes) -> str:
+        """A sidecar next to a stored object (the image's alt text and facts)."""
+        sidecar = f"{key.rsplit('.', 1)[0]}{suffix}"
+        self._write(self.root / sidecar, data, overwrite=True)
+        return sidecar
+
+    def get(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
+
     def path(self, key: str) -> Path:
-        return self.root / key
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"media key outside the store: {key!r}")
+        return path
+
+    def _write(self, path: Path, data: bytes, *, overwrite: bool = False) -> None:
+        if path.exists() and not overwrite:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A unique temporary name per writer, then an atomic rename: readers never see half a
+        # file, and two threads storing the same object do not collide.
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, path)

@@ -1,0 +1,75 @@
+"""Images through the live stack: the photo template, a refused photo, a brand kit."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import httpx
+import pytest
+from PIL import Image
+
+from briefcast.settings import get_settings
+from tests.conftest import Live
+from tests.integration.helpers import brief
+from tests.integration.live import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def _photo() -> bytes:
+    out = io.BytesIO()
+    image = Image.linear_gradient("L").resize((2000, 1500)).convert("RGB")
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def test_a_photo_brief_is_published_with_the_photo_and_its_alt_text(
+    live: Live, client: httpx.Client
+) -> None:
+    upload = client.post(
+        "/api/v1/uploads", content=_photo(), headers={"Content-Type": "image/jpeg"}
+    )
+    assert upload.status_code == 201, upload.text
+    run_id = client.post(
+        "/api/v1/briefs", json=brief(template="photo", photo_upload_id=upload.json()["id"])
+    ).json()["run_id"]
+    view = wait_for(client, run_id)
+    assert view["status"] == "published", view
+    for post in view["posts"]:
+        image = Image.open(io.BytesIO(httpx.get(post["image_url"]).content))
+        expected = (1080, 1350) if post["platform"] == "instagram" else (1200, 627)
+        assert (image.format, image.size) == ("JPEG", expected)
+        key = post["image_url"].split("/media/", 1)[1]
+        sidecar = get_settings().media_root / key.replace(".jpg", ".json")
+        facts = json.loads(sidecar.read_text())
+        assert facts["alt_text"] == post["alt_text"] and facts["template"] == "photo"
+
+
+def test_a_photo_that_cannot_be_fetched_fails_the_run_and_posts_nothing(
+    live: Live, client: httpx.Client
+) -> None:
+    missing = f"{live.api_url}/media/no/such-photo.jpg"
+    run_id = client.post("/api/v1/briefs", json=brief(template="photo", photo_url=missing)).json()[
+        "run_id"
+    ]
+    view = wait_for(client, run_id)
+    assert view["status"] == "failed"
+    assert "answered HTTP 404" in view["status_reason"]
+    assert all(post["status"] != "published" for post in view["posts"])
+    assert live.sandbox_posts("instagram") == [] and live.sandbox_posts("linkedin") == []
+
+
+def test_a_quote_card_uses_the_brand_kit(live: Live, client: httpx.Client) -> None:
+    voice = client.post(
+        "/api/v1/brand-voices",
+        json={"name": "Kit", "tone": "warm", "primary_color": "#7B1FA2",
+              "secondary_color": "#311B92", "font": "dejavu-serif"},
+    ).json()  # fmt: skip
+    body = brief(template="quote", quote="Good shoes take you good places.",
+                 attribution="Our founder", brand_voice_id=voice["id"])  # fmt: skip
+    view = wait_for(client, client.post("/api/v1/briefs", json=body).json()["run_id"])
+    assert view["status"] == "published"
+    image = Image.open(io.BytesIO(httpx.get(view["posts"][0]["image_url"]).content)).convert("RGB")
+    r, _, b = image.getpixel((5, 5))  # type: ignore[misc]
+    assert abs(r - 0x7B) < 24 and abs(b - 0xA2) < 24  # the brand's colour, not the default
