@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     metric_offsets_s: list[int] = Field(default_factory=lambda: [3600, 86400, 259200, 604800])
     # A claimed post whose worker went silent this long is claimed again.
     publish_lease_s: int = 120
+    # Posts of one platform account in flight at once (platforms throttle bursts).
+    publish_concurrency_per_account: int = 4
+    # A run with no progress for this long in a stage before publishing is nudged again.
+    stuck_run_after_s: int = 600
     outbox_sweep_after_s: int = 5
     http_timeout_s: float = 10.0
 

@@ -4,12 +4,20 @@ from briefcast.models.base import Base
 from briefcast.models.campaigns import Campaign
 from briefcast.models.media import MediaUpload
 from briefcast.models.outbox import OutboxMessage
-from briefcast.models.posts import MetricSnapshot, Platform, Post, PostStatus
+from briefcast.models.posts import (
+    AttemptOutcome,
+    MetricSnapshot,
+    Platform,
+    Post,
+    PostAttempt,
+    PostStatus,
+)
 from briefcast.models.runs import Brief, Run, RunStatus, StageEvent, StageOutcome
 from briefcast.models.tenancy import BrandVoice, Organization
 from briefcast.models.usage import ModelUsage
 
 __all__ = [
+    "AttemptOutcome",
     "Base",
     "BrandVoice",
     "Brief",
@@ -21,6 +29,7 @@ __all__ = [
     "OutboxMessage",
     "Platform",
     "Post",
+    "PostAttempt",
     "PostStatus",
     "Run",
     "RunStatus",

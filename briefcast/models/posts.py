@@ -27,6 +27,8 @@ class PostStatus(enum.StrEnum):
     # The platform may hold the post (timeout or dropped connection after sending): it is
     # reconciled against the platform, never blindly sent again.
     UNKNOWN = "unknown"
+    # The platform refused the token (expired or revoked): a person must reconnect the account.
+    NEEDS_RECONNECT = "needs_reconnect"
     FAILED = "failed"
 
 
@@ -38,7 +40,7 @@ class Post(UUIDPk, Timestamped, Base):
         Index(
             "ix_posts_due",
             "scheduled_at",
-            postgresql_where=text("status IN ('scheduled', 'publishing')"),
+            postgresql_where=text("status IN ('scheduled', 'publishing', 'unknown')"),
         ),
     )
 
@@ -67,6 +69,8 @@ class Post(UUIDPk, Timestamped, Base):
     # attempt settles. A lapsed lease with this set means "may have posted": reconcile.
     attempt_started_at: Mapped[datetime | None]
     publish_attempts: Mapped[int] = mapped_column(default=0)
+    # How many times an `unknown` outcome was checked against the platform (bounded).
+    reconcile_attempts: Mapped[int] = mapped_column(default=0)
     # Everything a publisher learned that a resumed attempt needs (besides the ids below).
     publish_progress: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     container_id: Mapped[str | None] = mapped_column(String(200))
@@ -76,6 +80,37 @@ class Post(UUIDPk, Timestamped, Base):
     updated_at: Mapped[datetime] = mapped_column(
         server_default=func.now(), default=utcnow, onupdate=utcnow
     )
+
+
+class AttemptOutcome(enum.StrEnum):
+    RUNNING = "running"
+    PUBLISHED = "published"
+    HELD = "held"  # over a platform quota or throttle: waits, without counting as a failure
+    TRANSIENT = "transient"
+    AMBIGUOUS = "ambiguous"
+    PERMANENT = "permanent"
+    AUTH = "auth"
+    STALE = "stale"  # its worker went silent after contacting the platform
+
+
+class PostAttempt(UUIDPk, Base):
+    """One try at publishing (or reconciling) a post: what was sent, what came back."""
+
+    __tablename__ = "post_attempts"
+    __table_args__ = (UniqueConstraint("post_id", "number"),)
+
+    post_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))  # "publish" | "reconcile"
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16), default=AttemptOutcome.RUNNING)
+    request: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # Platform ids known when the attempt ended, and the error it ended with.
+    container_id: Mapped[str | None] = mapped_column(String(200))
+    platform_post_id: Mapped[str | None] = mapped_column(String(200))
+    error_class: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class MetricSnapshot(UUIDPk, Base):

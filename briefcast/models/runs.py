@@ -62,6 +62,7 @@ class RunStatus(enum.StrEnum):
     NEEDS_REVIEW = "needs_review"  # the gate stopped it; a person approves or rejects
     REJECTED = "rejected"  # a person rejected it at review
     BUDGET_EXHAUSTED = "budget_exhausted"  # the organization's monthly model budget is spent
+    NEEDS_RECONNECT = "needs_reconnect"  # a platform refused the account's token
     FAILED = "failed"
 
 

@@ -18,6 +18,7 @@ BEAT_INTERVALS_S = {
     "pipeline.publish.dispatch_due": 1.0,
     "pipeline.outbox.sweep": 5.0,
     "pipeline.analytics.collect_due": 10.0,
+    "pipeline.runs.sweep_stuck": 60.0,
 }
 
 

@@ -151,7 +151,13 @@ def schedule_run(self: Task, run_id: str) -> bool:
 @app.task(name="pipeline.publish.dispatch_due", ignore_result=True)
 def dispatch_due() -> int:
     """Beat, every second: claim due posts, then (after commit) send their publish tasks."""
-    claimed = _in_session(dispatch.claim_due_posts, get_settings().publish_lease_s)
+    settings = get_settings()
+    with worker_session() as session:
+        claimed = dispatch.claim_due_posts(
+            session,
+            settings.publish_lease_s,
+            per_account=settings.publish_concurrency_per_account,
+        )
     for claim in claimed:
         publish_post.delay(str(claim.post_id), str(claim.claim_id))
     return len(claimed)
@@ -192,3 +198,12 @@ def collect_metrics(snapshot_id: str) -> dict[str, int] | None:
 @app.task(name="pipeline.outbox.sweep", ignore_result=True)
 def sweep_outbox() -> int:
     return _in_session(outbox.sweep, app, get_settings().outbox_sweep_after_s)
+
+
+@app.task(name="pipeline.runs.sweep_stuck", ignore_result=True)
+def sweep_stuck_runs() -> int:
+    """Beat: re-send the event for runs that made no progress in a stage (lost messages)."""
+    nudged = _in_session(outbox.nudge_stuck_runs, get_settings().stuck_run_after_s)
+    for outbox_id in nudged:
+        _in_session(outbox.relay, app, outbox_id)
+    return len(nudged)

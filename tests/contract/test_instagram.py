@@ -14,6 +14,7 @@ from briefcast.pipeline.adapters.instagram import InstagramPublisher
 from briefcast.pipeline.adapters.publisher import (
     AmbiguousPublishError,
     AuthPublishError,
+    HeldPublishError,
     PermanentPublishError,
     PublishProgress,
     PublishRequest,
@@ -50,13 +51,14 @@ def test_happy_path_saves_each_id_and_speaks_the_wire(
     assert saves.last == result
 
     calls = [(r["method"], r["path"], r["status"]) for r in ig.records()]
-    assert calls == [  # §2.2 steps 1-4
+    assert calls == [  # §2.2 steps 0-4 (the quota is read before publishing)
         ("POST", f"/v25.0/{USER}/media", 200),
         ("GET", f"/v25.0/{result.container_id}", 200),
+        ("GET", f"/v25.0/{USER}/content_publishing_limit", 200),
         ("POST", f"/v25.0/{USER}/media_publish", 200),
         ("GET", f"/v25.0/{result.platform_post_id}", 200),
     ]
-    create, poll, publish, _ = ig.records()
+    create, poll, _limit, publish, _ = ig.records()
     assert create["body"] == {
         "image_url": post_request.image_url,
         "caption": post_request.caption,
@@ -131,7 +133,7 @@ def test_resume_skips_steps_with_saved_ids(
     ]
     done = ig_publisher.publish(post_request, result, saves)
     assert done == result
-    assert len(ig.records()) == 4  # create, poll, publish, permalink, and nothing more
+    assert len(ig.records()) == 5  # create, poll, quota, publish, permalink; nothing more
     assert len(ig.posts()) == 1
 
 
@@ -183,13 +185,10 @@ def test_quota_refusal_then_window_rolls(
     with _publisher(box) as pub:
         pub.publish(post_request, PublishProgress(), saves)
         second = Saves()
-        with pytest.raises(TransientPublishError) as err:
+        with pytest.raises(HeldPublishError) as err:  # held before sending: quota read first
             pub.publish(post_request, PublishProgress(), second)
-        assert (err.value.status, err.value.code, err.value.retry_after_s) == (
-            400,
-            "9/2207042",
-            3600.0,
-        )
+        assert (err.value.code, err.value.retry_after_s) == ("quota", 900.0)
+        assert len(box.records(f"/{USER}/media_publish")) == 1
         limit = box.http.get(
             f"/v25.0/{USER}/content_publishing_limit",
             params={"fields": "quota_usage,config", **TOKEN},

@@ -11,6 +11,7 @@ import pytest
 from briefcast.pipeline.adapters.instagram import InstagramPublisher
 from briefcast.pipeline.adapters.publisher import (
     AuthPublishError,
+    HeldPublishError,
     PublishProgress,
     PublishRequest,
     TransientPublishError,
@@ -180,10 +181,21 @@ def test_51st_post_in_24_hours_is_refused_then_the_window_rolls(
             "data": [{"quota_usage": 50, "config": {"quota_total": 50, "quota_duration": DAY}}]
         }
         saves = Saves()
-        with pytest.raises(TransientPublishError) as err:
+        with pytest.raises(HeldPublishError) as err:  # the client reads the quota first
             pub.publish(post_request, PublishProgress(), saves)
-        assert (err.value.status, err.value.code) == (400, "9/2207042")
-        assert err.value.message.startswith("You reached maximum number of posts")
+        assert err.value.message == (
+            "Instagram's publishing limit is used: 50 of 50 posts in 24 hours"
+        )
+        # The server refuses a 51st publish itself too, with Meta's quota error (§2.5).
+        refused = box.http.post(
+            f"/v25.0/{USER}/media_publish",
+            params={"creation_id": saves.last.container_id, **TOKEN},
+        )
+        assert refused.status_code == 400
+        assert (refused.json()["error"]["code"], refused.json()["error"]["error_subcode"]) == (
+            9,
+            2207042,
+        )
         assert len(box.posts()) == 50
 
         box.clock(advance_s=DAY / 2)  # T0 + 24 h: the first 25 roll out, the rest stay

@@ -102,23 +102,22 @@ def test_a_permanent_platform_error_fails_the_post_with_its_message(
     assert live.sandbox_posts("instagram") == []
 
 
-def test_commit_then_drop_leaves_the_post_unknown_not_failed(
+def test_commit_then_drop_is_reconciled_into_exactly_one_post(
     live: Live, client: httpx.Client
 ) -> None:
     _fault(live.linkedin_url, method="POST", path="^/rest/posts$", commit_then_drop=True)
-    run_id = submit(client)
-    view = wait_for(
-        client,
-        run_id,
-        lambda v: (
-            {p["platform"]: p["status"] for p in v["posts"]}
-            == {"linkedin": "unknown", "instagram": "published"}
-        ),
-    )
+    view = wait_for(client, submit(client))
+    assert view["status"] == "published"
     linkedin = posts_by_platform(view)["linkedin"]
-    assert linkedin["status"] == "unknown"
-    assert "reconcil" in view["status_reason"]
-    assert len(live.sandbox_posts("linkedin")) == 1  # the platform holds it: never resent
+    # The dropped answer left the outcome unknown; the reconciling attempt sent the same post,
+    # LinkedIn named it a duplicate of the one it holds, and that URN was kept.
+    assert [(a["kind"], a["outcome"]) for a in linkedin["attempts"]] == [
+        ("publish", "ambiguous"),
+        ("reconcile", "published"),
+    ]
+    held = live.sandbox_posts("linkedin")
+    assert len(held) == 1  # the platform holds it once: never posted twice
+    assert linkedin["platform_post_id"] == held[0]["id"]
 
 
 def test_due_metric_snapshots_are_collected(live: Live, client: httpx.Client) -> None:

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from briefcast.models import MetricSnapshot, Post, PostStatus, RunStatus
+from briefcast.models import MetricSnapshot, Post, PostAttempt, PostStatus, RunStatus
 from briefcast.models.repositories import pipeline as repo
 from briefcast.models.session import worker_session
 from briefcast.pipeline.adapters.publisher import (
+    AmbiguousPublishError,
     AuthPublishError,
+    HeldPublishError,
     PostMetrics,
     PublishProgress,
     PublishRequest,
     SaveProgress,
     TransientPublishError,
 )
+from briefcast.pipeline.publish.dispatch import MAX_RECONCILES, claim_due_posts, gave_up_reason
 from briefcast.pipeline.publish.service import MAX_ATTEMPTS, MediaLocator, publish_post
 from tests.integration.factories import make_run
 
@@ -157,11 +160,84 @@ def test_transient_errors_give_up_after_the_bound(db: None) -> None:
     assert reason.startswith(f"gave up after {MAX_ATTEMPTS} attempts")
 
 
-def test_expired_token_fails_with_the_platform_message(db: None) -> None:
+def test_expired_token_asks_for_a_reconnect_with_the_platform_message(db: None) -> None:
     post_id, claim_id = _claimed_post()
     error = AuthPublishError("Error validating access token: Session has expired", code="190")
-    assert _publish(post_id, claim_id, ScriptedPublisher(error)) == PostStatus.FAILED
-    assert "Session has expired" in (_post(post_id).status_reason or "")
+    assert _publish(post_id, claim_id, ScriptedPublisher(error)) == PostStatus.NEEDS_RECONNECT
+    post = _post(post_id)
+    assert post.status_reason == (
+        "reconnect the instagram account: Error validating access token: Session has expired"
+    )
+    with worker_session() as session:
+        run = repo.get_run(session, post.run_id)
+        assert run is not None and run.status == RunStatus.NEEDS_RECONNECT
+        assert run.status_reason == post.status_reason
+
+
+def test_a_held_post_waits_without_using_up_its_attempts(db: None) -> None:
+    post_id, _ = _claimed_post()
+    held = [
+        HeldPublishError("limit used: 50 of 50", retry_after_s=900) for _ in range(MAX_ATTEMPTS)
+    ]
+    publisher = ScriptedPublisher(*held, None)
+    for _ in range(MAX_ATTEMPTS):
+        assert _publish(post_id, _claim(post_id), publisher) == PostStatus.SCHEDULED
+        post = _post(post_id)
+        assert post.status_reason is not None and post.status_reason.startswith("held until")
+        assert post.scheduled_at is not None
+        assert post.scheduled_at > datetime.now(UTC) + timedelta(seconds=800)
+    assert _publish(post_id, _claim(post_id), publisher) == PostStatus.PUBLISHED
+    with worker_session() as session:
+        outcomes = [a.outcome for a in session.query(PostAttempt).filter_by(post_id=post_id)]
+    assert sorted(outcomes) == sorted(["held"] * MAX_ATTEMPTS + ["published"])
+
+
+def test_an_ambiguous_outcome_is_reconciled_by_the_next_claim(db: None) -> None:
+    post_id, claim_id = _claimed_post()
+    publisher = ScriptedPublisher(AmbiguousPublishError("connection dropped"), None)
+    assert _publish(post_id, claim_id, publisher) == PostStatus.UNKNOWN
+    post = _post(post_id)
+    assert post.scheduled_at is not None  # when to check with the platform
+    with worker_session() as session:
+        session.get(Post, post_id).scheduled_at = datetime.now(UTC)  # type: ignore[union-attr]
+    with worker_session() as session:
+        (claim,) = claim_due_posts(session, lease_s=60)
+    assert _publish(post_id, claim.claim_id, publisher) == PostStatus.PUBLISHED
+    assert publisher.seen[1].container_id == "container-1"  # checked, not created afresh
+    post = _post(post_id)
+    assert post.reconcile_attempts == 1
+    with worker_session() as session:
+        kinds = [
+            (a.kind, a.outcome)
+            for a in session.query(PostAttempt)
+            .filter_by(post_id=post_id)
+            .order_by(PostAttempt.number)
+        ]
+    assert kinds == [("publish", "ambiguous"), ("reconcile", "published")]
+
+
+def test_reconciliation_gives_up_with_a_reason_a_person_can_act_on(db: None) -> None:
+    post_id, _ = _claimed_post()
+    with worker_session() as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        post.status, post.reconcile_attempts = PostStatus.UNKNOWN, MAX_RECONCILES
+        post.scheduled_at = datetime.now(UTC)
+    with worker_session() as session:
+        assert claim_due_posts(session, lease_s=60) == []
+    post = _post(post_id)
+    assert post.status == PostStatus.FAILED
+    assert post.status_reason == gave_up_reason("instagram")
+
+
+def test_one_account_has_a_bounded_number_of_posts_in_flight(db: None) -> None:
+    for _ in range(6):
+        make_run(platforms=("linkedin",), post_status=PostStatus.SCHEDULED, scheduled_in_s=-1)
+    with worker_session() as session:
+        first = claim_due_posts(session, lease_s=60, per_account=4)
+    with worker_session() as session:
+        second = claim_due_posts(session, lease_s=60, per_account=4)
+    assert (len(first), len(second)) == (4, 0)
 
 
 def test_an_unexpected_error_is_never_resent_blindly(db: None) -> None:

@@ -117,7 +117,9 @@ def test_two_dispatchers_never_claim_the_same_post(db: None) -> None:
     def dispatcher(index: int) -> None:
         with worker_session() as session:
             barrier.wait()
-            claimed[index] = [c.post_id for c in claim_due_posts(session, lease_s=60, limit=25)]
+            claimed[index] = [
+                c.post_id for c in claim_due_posts(session, lease_s=60, limit=25, per_account=50)
+            ]
             barrier.wait()  # both hold their row locks at once before either commits
 
     threads = [threading.Thread(target=dispatcher, args=(i,)) for i in (0, 1)]
@@ -221,3 +223,23 @@ def test_an_unsendable_outbox_row_is_parked_and_does_not_block_the_rest(db: None
     assert parked.error == "unknown outbox topic 'nope'" and parked.sent_at is None
     assert sent.sent_at is not None
     assert recorder.sent == [("pipeline.runs.start", {"run_id": "r"})]
+
+
+def test_runs_idle_in_a_stage_are_nudged_with_the_right_event(db: None) -> None:
+    stuck_check, _ = make_run(status=RunStatus.CHECKING)
+    stuck_render, _ = make_run(status=RunStatus.RENDERING)
+    fresh, _ = make_run(status=RunStatus.CHECKING)
+    with worker_session() as session:
+        for run_id in (stuck_check, stuck_render):
+            run = repo.get_run(session, run_id)
+            assert run is not None
+            run.updated_at = datetime.now(UTC) - timedelta(minutes=30)
+    with worker_session() as session:
+        ids = outbox.nudge_stuck_runs(session, older_than_s=600)
+    with worker_session() as session:
+        rows = [session.get(OutboxMessage, i) for i in ids]
+        by_run = {row.payload["run_id"]: row.topic for row in rows if row is not None}
+    assert by_run == {str(stuck_check): "run.submitted", str(stuck_render): "run.approved"}
+    with worker_session() as session:  # nudged runs wait a full period before the next nudge
+        assert outbox.nudge_stuck_runs(session, older_than_s=600) == []
+    assert str(fresh) not in by_run

@@ -12,7 +12,7 @@ from briefcast.api.errors import ApiError
 from briefcast.api.relay import relay_outbox
 from briefcast.api.review import ReviewIn, review_run
 from briefcast.api.schemas import BriefSummary, PostOut, RunOut, StageOut
-from briefcast.api.schemas.runs import CopyInfo, UsageOut
+from briefcast.api.schemas.runs import AttemptOut, CopyInfo, UsageOut
 from briefcast.models.repositories import ingest
 from briefcast.models.repositories import usage as usage_repo
 from briefcast.models.repositories.ingest import RUN_APPROVED
@@ -58,7 +58,10 @@ async def get_run(
         ),
         posts=[
             PostOut.model_validate(post).model_copy(
-                update={"image_url": media_base + post.image_path if post.image_path else None}
+                update={
+                    "image_url": media_base + post.image_path if post.image_path else None,
+                    "attempts": [AttemptOut.model_validate(a) for a in view.attempts[post.id]],
+                }
             )
             for post in view.posts
         ],

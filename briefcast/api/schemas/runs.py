@@ -31,6 +31,19 @@ class StageOut(BaseModel):
     detail: dict[str, Any]
 
 
+class AttemptOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    kind: str  # "publish" or "reconcile"
+    outcome: str
+    started_at: datetime
+    finished_at: datetime | None
+    container_id: str | None
+    platform_post_id: str | None
+    error: str | None
+
+
 class PostOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -49,6 +62,8 @@ class PostOut(BaseModel):
     scheduled_at: datetime | None
     published_at: datetime | None
     publish_attempts: int
+    reconcile_attempts: int
+    attempts: list[AttemptOut] = Field(default_factory=list)
     platform_post_id: str | None
     permalink: str | None
 

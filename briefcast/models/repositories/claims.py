@@ -10,11 +10,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from briefcast.models.outbox import OutboxMessage
 from briefcast.models.posts import MetricSnapshot, Post, PostStatus
+from briefcast.models.runs import Run
 
 
 def lock_due_posts(
@@ -23,7 +24,7 @@ def lock_due_posts(
     """Due posts, and posts whose publishing lease lapsed, locked for the caller to decide."""
     now = now or datetime.now(UTC)
     due = or_(
-        (Post.status == PostStatus.SCHEDULED) & (Post.scheduled_at <= now),
+        (Post.status.in_([PostStatus.SCHEDULED, PostStatus.UNKNOWN])) & (Post.scheduled_at <= now),
         (Post.status == PostStatus.PUBLISHING) & (Post.lease_expires_at < now),
     )
     return list(
@@ -35,6 +36,15 @@ def lock_due_posts(
             .with_for_update(skip_locked=True)
         )
     )
+
+
+def publishing_per_platform(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(Post.platform, func.count())
+        .where(Post.status == PostStatus.PUBLISHING)
+        .group_by(Post.platform)
+    )
+    return {platform: count for platform, count in rows}
 
 
 def claim_due_snapshots(
@@ -74,3 +84,19 @@ def claim_unsent_outbox(
             .with_for_update(skip_locked=True)
         )
     )
+
+
+def lock_stuck_runs(
+    session: Session, statuses: list[str], older_than_s: int, limit: int = 50
+) -> list[tuple[Run, list[uuid.UUID]]]:
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+    runs = session.scalars(
+        select(Run)
+        .where(Run.status.in_(statuses), Run.updated_at < cutoff)
+        .order_by(Run.updated_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    return [
+        (run, list(session.scalars(select(Post.id).where(Post.run_id == run.id)))) for run in runs
+    ]

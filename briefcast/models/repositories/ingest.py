@@ -10,7 +10,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from briefcast.models.outbox import OutboxMessage
-from briefcast.models.posts import Post
+from briefcast.models.posts import Post, PostAttempt
 from briefcast.models.runs import Brief, Run, StageEvent
 from briefcast.models.tenancy import Organization
 
@@ -79,6 +79,7 @@ class RunView:
     brief: Brief
     posts: list[Post]
     events: list[StageEvent]
+    attempts: dict[uuid.UUID, list[PostAttempt]]
 
 
 async def get_run_view(
@@ -103,7 +104,16 @@ async def get_run_view(
             .order_by(StageEvent.started_at, StageEvent.stage, StageEvent.subject)
         )
     ).all()
-    return RunView(run=row[0], brief=row[1], posts=list(posts), events=list(events))
+    attempts: dict[uuid.UUID, list[PostAttempt]] = {post.id: [] for post in posts}
+    for attempt in await session.scalars(
+        select(PostAttempt)
+        .where(PostAttempt.post_id.in_(list(attempts)))
+        .order_by(PostAttempt.number)
+    ):
+        attempts[attempt.post_id].append(attempt)
+    return RunView(
+        run=row[0], brief=row[1], posts=list(posts), events=list(events), attempts=attempts
+    )
 
 
 async def ping(session: AsyncSession) -> None:

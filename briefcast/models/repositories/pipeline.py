@@ -6,11 +6,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from briefcast.models.posts import MetricSnapshot, Post, PostStatus
+from briefcast.models.posts import AttemptOutcome, MetricSnapshot, Post, PostAttempt, PostStatus
 from briefcast.models.runs import Brief, Run, RunStatus, StageEvent, StageOutcome
 
 
@@ -100,8 +100,14 @@ def refresh_run_status_from_posts(session: Session, run_id: uuid.UUID) -> RunSta
     """
     get_run(session, run_id, lock=True)
     statuses = {post.status for post in posts_of_run(session, run_id)}
+    reconnect = [p for p in posts_of_run(session, run_id) if p.status == PostStatus.NEEDS_RECONNECT]
     if statuses == {PostStatus.PUBLISHED}:
         status, reason = RunStatus.PUBLISHED, None
+    elif reconnect:
+        status, reason = (
+            RunStatus.NEEDS_RECONNECT,
+            "; ".join(p.status_reason or "" for p in reconnect),
+        )
     elif PostStatus.UNKNOWN in statuses:
         status, reason = RunStatus.PUBLISHING, "a post's outcome is unknown and needs reconciling"
     elif PostStatus.FAILED in statuses and not statuses & {
@@ -137,3 +143,50 @@ def add_metric_snapshots(
 
 def get_snapshot(session: Session, snapshot_id: uuid.UUID) -> MetricSnapshot | None:
     return session.get(MetricSnapshot, snapshot_id)
+
+
+def start_attempt(session: Session, post: Post, kind: str, request: dict[str, Any]) -> PostAttempt:
+    number = (session.scalar(select(func.count()).where(PostAttempt.post_id == post.id)) or 0) + 1
+    attempt = PostAttempt(post_id=post.id, number=number, kind=kind, request=request)
+    session.add(attempt)
+    return attempt
+
+
+def last_attempt(session: Session, post_id: uuid.UUID) -> PostAttempt | None:
+    return session.scalars(
+        select(PostAttempt)
+        .where(PostAttempt.post_id == post_id)
+        .order_by(PostAttempt.number.desc())
+        .limit(1)
+    ).first()
+
+
+def close_running_attempt(
+    session: Session,
+    post_id: uuid.UUID,
+    outcome: str,
+    error: str | None = None,
+    error_class: str | None = None,
+) -> None:
+    attempt = last_attempt(session, post_id)
+    if attempt is None or attempt.outcome != AttemptOutcome.RUNNING:
+        return
+    post = session.get(Post, post_id)
+    attempt.outcome = outcome
+    attempt.finished_at = datetime.now(UTC)
+    attempt.error = error
+    attempt.error_class = error_class
+    if post is not None:
+        attempt.container_id = post.container_id
+        attempt.platform_post_id = post.platform_post_id
+
+
+def count_attempts(session: Session, post_id: uuid.UUID, outcome: str) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(
+                PostAttempt.post_id == post_id, PostAttempt.outcome == outcome
+            )
+        )
+        or 0
+    )

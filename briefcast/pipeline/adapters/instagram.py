@@ -14,6 +14,7 @@ from briefcast.pipeline.adapters.http_base import HttpPublisherBase
 from briefcast.pipeline.adapters.publisher import (
     AmbiguousPublishError,
     AuthPublishError,
+    HeldPublishError,
     PermanentPublishError,
     PostMetrics,
     PublishError,
@@ -27,6 +28,8 @@ from briefcast.settings import Settings
 # §2.10: generic Graph codes to back off on (temporary, throttling) and IG server errors.
 TRANSIENT_CODES = {1, 2, 4, 17, 32, 341, 368, 613, 80002, -1}
 QUOTA_RETRY_S = 3600.0  # §2.6 rolling 24 h window: wait for quota, do not hot-loop
+# A slot frees when the oldest post leaves the window, which the limit read does not say.
+QUOTA_CHECK_RETRY_S = 900.0
 METRICS = ("reach", "likes", "comments", "saved", "shares", "views", "total_interactions")
 RECOVERY_SKEW_S = 300  # clock skew tolerated when matching a published media by timestamp
 STARTED_KEY = "publish_started_at"
@@ -66,8 +69,8 @@ def graph_error(resp: httpx.Response) -> PublishError:
     status, retry_after = resp.status_code, _retry_after(resp)
     if code == 190:
         return AuthPublishError(message, status=status, code=tag)
-    if code == 9 and sub == 2207042:  # publishing quota: transient, but on the scale of hours
-        return TransientPublishError(
+    if code == 9 and sub == 2207042:  # publishing quota: held, on the scale of hours
+        return HeldPublishError(
             message, status=status, code=tag, retry_after_s=retry_after or QUOTA_RETRY_S
         )
     if (
@@ -170,6 +173,7 @@ class InstagramPublisher(HttpPublisherBase):
             if status == "PUBLISHED":  # an earlier attempt landed (§2.13 recovery step 2)
                 p.platform_post_id = self._recover_media_id(request, p)
             else:
+                self._check_quota()
                 p.extra[STARTED_KEY] = datetime.now(UTC).isoformat()
                 save(p)
                 published = self._call(
@@ -182,6 +186,23 @@ class InstagramPublisher(HttpPublisherBase):
             save(p)
             return
         raise TransientPublishError("Instagram could not process the image twice in a row")
+
+    def _check_quota(self) -> None:
+        """§2.6: read the rolling 24-hour quota before publishing; hold the post when spent."""
+        body = self._call(
+            "GET",
+            f"/{self.ig_user_id}/content_publishing_limit",
+            params={"fields": "quota_usage,config"},
+        )
+        row = (body.get("data") or [{}])[0]
+        usage = int(row.get("quota_usage", 0))
+        total = int((row.get("config") or {}).get("quota_total", usage + 1))
+        if usage >= total:
+            raise HeldPublishError(
+                f"Instagram's publishing limit is used: {usage} of {total} posts in 24 hours",
+                code="quota",
+                retry_after_s=QUOTA_CHECK_RETRY_S,
+            )
 
     def _wait_until_ready(self, container_id: str) -> str:
         """§2.4: poll until anything but IN_PROGRESS, bounded by max_polls."""

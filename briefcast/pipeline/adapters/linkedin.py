@@ -15,6 +15,7 @@ import httpx
 from briefcast.pipeline.adapters.http_base import HttpPublisherBase
 from briefcast.pipeline.adapters.publisher import (
     AuthPublishError,
+    HeldPublishError,
     PermanentPublishError,
     PostMetrics,
     PublishError,
@@ -27,6 +28,7 @@ from briefcast.settings import Settings
 
 # §3.4: hashtags stay markup; every other reserved character is backslash-escaped.
 _LITTLE_TEXT = re.compile(r"(#\w+)|([|{}@\[\]()<>#*_~\\])")
+THROTTLE_RETRY_S = 300.0  # §3.8: no Retry-After is documented; minutes, not seconds
 _SHARE_URN = re.compile(r"urn:li:(?:share|ugcPost):\d+")  # §3.10 step 3
 UPLOAD_URL_KEY, UPLOAD_EXPIRES_KEY = "upload_url", "upload_url_expires_at"
 
@@ -48,9 +50,13 @@ def linkedin_error(resp: httpx.Response) -> PublishError:
     tag, status = (None if code is None else str(code)), resp.status_code
     if status == 401:
         return AuthPublishError(message, status=status, code=tag)
-    if status == 429 or status >= 500:
-        header = resp.headers.get("retry-after", "")
-        retry = float(header) if header.replace(".", "", 1).isdigit() else None
+    header = resp.headers.get("retry-after", "")
+    retry = float(header) if header.replace(".", "", 1).isdigit() else None
+    if status == 429:  # §3.8 daily throttle: hold, back off in minutes, never hot-loop
+        return HeldPublishError(
+            message, status=status, code=tag, retry_after_s=retry or THROTTLE_RETRY_S
+        )
+    if status >= 500:
         return TransientPublishError(message, status=status, code=tag, retry_after_s=retry)
     return PermanentPublishError(message, status=status, code=tag)
 

@@ -59,6 +59,10 @@ class TransientPublishError(PublishError):
         self.retry_after_s = retry_after_s
 
 
+class HeldPublishError(TransientPublishError):
+    """Over a platform quota or throttle: wait, visibly, without counting it as a failure."""
+
+
 class PermanentPublishError(PublishError):
     """Stop with the platform's message: validation, permissions, retired version."""
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from briefcast.models.outbox import OutboxMessage
 from briefcast.models.repositories import claims
 from briefcast.models.repositories.ingest import RUN_APPROVED, RUN_SUBMITTED
+from briefcast.models.runs import RunStatus
 
 log = structlog.get_logger(__name__)
 EVENT_TASKS = {RUN_SUBMITTED: "pipeline.runs.start", RUN_APPROVED: "pipeline.runs.resume"}
@@ -62,3 +63,29 @@ def sweep(session: Session, app: Celery, older_than_s: int) -> int:
         row.sent_at = datetime.now(UTC)
         sent += 1
     return sent
+
+
+# The stages before publishing, and the event that picks a run up again in each.
+_RESTART = {
+    RunStatus.ACCEPTED: RUN_SUBMITTED,
+    RunStatus.GENERATING: RUN_SUBMITTED,
+    RunStatus.CHECKING: RUN_SUBMITTED,
+    RunStatus.RENDERING: RUN_APPROVED,
+}
+
+
+def nudge_stuck_runs(session: Session, older_than_s: int) -> list[int]:
+    """Outbox rows re-sending the event for runs idle in a pre-publish stage.
+
+    A lost message (a broker restart before the task was acknowledged and persisted) would
+    otherwise leave the run where it is; every stage is idempotent, so a duplicate is harmless.
+    """
+    rows = []
+    for run, post_ids in claims.lock_stuck_runs(session, list(_RESTART), older_than_s):
+        payload = {"run_id": str(run.id), "post_ids": [str(p) for p in post_ids]}
+        row = OutboxMessage(topic=_RESTART[RunStatus(run.status)], payload=payload)
+        session.add(row)
+        run.updated_at = datetime.now(UTC)  # not nudged again before another full wait
+        rows.append(row)
+    session.flush()
+    return [row.id for row in rows]

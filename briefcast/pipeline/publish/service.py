@@ -17,11 +17,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from briefcast.models.posts import Post, PostStatus
+from briefcast.models.posts import AttemptOutcome, Post, PostStatus
 from briefcast.models.repositories import pipeline as repo
 from briefcast.models.runs import StageOutcome
 from briefcast.pipeline.adapters.publisher import (
     AmbiguousPublishError,
+    AuthPublishError,
+    HeldPublishError,
     PermanentPublishError,
     Publisher,
     PublishError,
@@ -31,7 +33,9 @@ from briefcast.pipeline.adapters.publisher import (
 )
 
 STAGE = "publish"
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 5  # transient failures; held (quota, throttle) attempts do not count
+# An attempt after one of these is a reconciliation: the publisher checks the platform first.
+RECONCILE_AFTER = frozenset({AttemptOutcome.AMBIGUOUS, AttemptOutcome.STALE})
 SessionScope = Callable[[], AbstractContextManager[Session]]
 
 
@@ -63,6 +67,19 @@ def _begin_attempt(
     post.attempt_started_at = datetime.now(UTC)
     post.publish_attempts += 1
     repo.start_stage(session, post.run_id, STAGE, post.platform)
+    previous = repo.last_attempt(session, post.id)
+    reconciling = previous is not None and previous.outcome in RECONCILE_AFTER
+    repo.start_attempt(
+        session,
+        post,
+        "reconcile" if reconciling else "publish",
+        {
+            "image": post.image_path,
+            "caption_chars": len(post.caption or ""),
+            "resumed_from": {"container_id": post.container_id,
+                             "platform_post_id": post.platform_post_id},
+        },
+    )  # fmt: skip
     request = PublishRequest(
         post_id=str(post.id),
         caption=post.caption or "",
@@ -120,6 +137,7 @@ def publish_post(
         post.status = PostStatus.PUBLISHED
         post.published_at = now
         post.status_reason = None
+        repo.close_running_attempt(session, post_id, AttemptOutcome.PUBLISHED)
         repo.add_metric_snapshots(session, post_id, now, metric_offsets_s)
         repo.finish_stage(
             session,
@@ -158,21 +176,39 @@ def _settle_failure(
             return current.status
         post = _settled_post(session, post_id)
         reason = f"{post.platform} said: {exc.message}"
-        outcome = StageOutcome.FAILED
+        outcome, attempt_outcome = StageOutcome.FAILED, AttemptOutcome.PERMANENT
+        now = datetime.now(UTC)
         if isinstance(exc, AmbiguousPublishError):
             post.status = PostStatus.UNKNOWN
             reason = f"outcome unknown, to be reconciled with {post.platform}: {exc.message}"
-        elif isinstance(exc, TransientPublishError) and attempt < MAX_ATTEMPTS:
+            post.scheduled_at = now + timedelta(seconds=backoff_s(post.reconcile_attempts + 1))
+            outcome, attempt_outcome = StageOutcome.RETRYING, AttemptOutcome.AMBIGUOUS
+        elif isinstance(exc, HeldPublishError):
             post.status = PostStatus.SCHEDULED
-            delay = backoff_s(attempt, exc.retry_after_s)
-            post.scheduled_at = datetime.now(UTC) + timedelta(seconds=delay)
-            outcome = StageOutcome.RETRYING  # the dispatcher will claim it again when due
+            post.scheduled_at = now + timedelta(seconds=exc.retry_after_s or 300.0)
+            reason = f"held until {post.scheduled_at:%Y-%m-%d %H:%M} UTC: {exc.message}"
+            outcome, attempt_outcome = StageOutcome.RETRYING, AttemptOutcome.HELD
         elif isinstance(exc, TransientPublishError):
-            post.status = PostStatus.FAILED
-            reason = f"gave up after {attempt} attempts; last error: {reason}"
+            failures = repo.count_attempts(session, post_id, AttemptOutcome.TRANSIENT) + 1
+            attempt_outcome = AttemptOutcome.TRANSIENT
+            if failures < MAX_ATTEMPTS:
+                post.status = PostStatus.SCHEDULED
+                delay = backoff_s(failures, exc.retry_after_s)
+                post.scheduled_at = now + timedelta(seconds=delay)
+                outcome = StageOutcome.RETRYING  # the dispatcher will claim it again when due
+            else:
+                post.status = PostStatus.FAILED
+                reason = f"gave up after {failures} attempts; last error: {reason}"
+        elif isinstance(exc, AuthPublishError):
+            post.status = PostStatus.NEEDS_RECONNECT
+            reason = f"reconnect the {post.platform} account: {exc.message}"
+            attempt_outcome = AttemptOutcome.AUTH
         else:
             assert isinstance(exc, PermanentPublishError)
             post.status = PostStatus.FAILED
+        repo.close_running_attempt(
+            session, post_id, attempt_outcome, exc.message, type(exc).__name__
+        )
         post.status_reason = reason
         detail = {"error": reason, "attempts": attempt, "class": type(exc).__name__}
         repo.finish_stage(session, post.run_id, STAGE, outcome, detail, post.platform)
