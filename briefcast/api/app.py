@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from briefcast.api.errors import install_error_handlers
 from briefcast.api.limits import BodySizeLimit
-from briefcast.api.routes import brand_voices, briefs, health, runs, uploads, usage
+from briefcast.api.routes import accounts, brand_voices, briefs, health, runs, uploads, usage
 from briefcast.api.routes.uploads import UPLOAD_PATHS
 from briefcast.models.session import api_sessionmaker, create_api_engine
 from briefcast.settings import get_settings
@@ -51,6 +51,7 @@ def create_app() -> FastAPI:
     app.include_router(brand_voices.router)
     app.include_router(usage.router)
     app.include_router(uploads.router)
+    app.include_router(accounts.router)
     app.include_router(runs.router)
     app.include_router(health.router)
     settings.media_root.mkdir(parents=True, exist_ok=True)

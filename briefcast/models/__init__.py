@@ -1,5 +1,6 @@
 """SQLAlchemy models, repositories (all SQL lives here) and session factories."""
 
+from briefcast.models.accounts import AccountStatus, PlatformAccount
 from briefcast.models.base import Base
 from briefcast.models.campaigns import Campaign
 from briefcast.models.media import MediaUpload
@@ -17,6 +18,7 @@ from briefcast.models.tenancy import BrandVoice, Organization
 from briefcast.models.usage import ModelUsage
 
 __all__ = [
+    "AccountStatus",
     "AttemptOutcome",
     "Base",
     "BrandVoice",
@@ -28,6 +30,7 @@ __all__ = [
     "Organization",
     "OutboxMessage",
     "Platform",
+    "PlatformAccount",
     "Post",
     "PostAttempt",
     "PostStatus",

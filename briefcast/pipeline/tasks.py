@@ -30,7 +30,7 @@ from briefcast.pipeline.copy.factory import copy_chain
 from briefcast.pipeline.outbox import service as outbox
 from briefcast.pipeline.publish import dispatch
 from briefcast.pipeline.publish import service as publish
-from briefcast.pipeline.publish.registry import publisher_for
+from briefcast.pipeline.publish.registry import publisher_for, publisher_for_org
 from briefcast.pipeline.render import service as render
 from briefcast.pipeline.render.storage import LocalMediaStore
 from briefcast.pipeline.schedule import service as schedule
@@ -170,13 +170,23 @@ def _media() -> publish.MediaLocator:
     )
 
 
+def _organization_of(post_id: uuid.UUID) -> uuid.UUID | None:
+    with worker_session() as session:
+        post = repo.get_post(session, post_id)
+        run = repo.get_run(session, post.run_id) if post else None
+        return run.organization_id if run else None
+
+
 @app.task(name="pipeline.publish.post", ignore_result=True, soft_time_limit=60, time_limit=90)
 def publish_post(post_id: str, claim_id: str) -> str | None:
+    org_id = _organization_of(uuid.UUID(post_id))
+    if org_id is None:
+        return None
     return publish.publish_post(
         worker_session,
         uuid.UUID(post_id),
         uuid.UUID(claim_id),
-        publisher_for,
+        lambda platform: publisher_for_org(org_id, platform),
         _media(),
         get_settings().metric_offsets_s,
     )

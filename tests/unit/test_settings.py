@@ -39,9 +39,15 @@ def production(**overrides: Any) -> dict[str, Any]:
         "redis_url": "redis://cache:6379",
         "instagram_access_token": SecretStr("IGQVJ-real-token"),
         "linkedin_access_token": SecretStr("AQX-real-token"),
+        "credentials_key": SecretStr("x" * 43 + "="),
     }
     values.update(overrides)
     return values
+
+
+def test_production_refuses_to_start_without_a_credentials_key() -> None:
+    with pytest.raises(ValidationError, match="CREDENTIALS_KEY"):
+        make(**production(credentials_key=None))
 
 
 @pytest.mark.parametrize("token", ["instagram_access_token", "linkedin_access_token"])
@@ -88,6 +94,7 @@ def test_production_read_from_environment(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("REDIS_URL", "redis://cache:6379")
     monkeypatch.setenv("INSTAGRAM_ACCESS_TOKEN", "IGQVJ-real-token")
     monkeypatch.setenv("LINKEDIN_ACCESS_TOKEN", "AQX-real-token")
+    monkeypatch.setenv("CREDENTIALS_KEY", "x" * 43 + "=")
     with pytest.raises(ValidationError, match="JWT_SECRET"):
         make()
     monkeypatch.setenv("JWT_SECRET", REAL_SECRET)

@@ -1,17 +1,26 @@
-"""One publisher per platform per process, built from settings (pooled HTTP clients)."""
+"""Publishers: one per platform account per process, built from settings (pooled clients).
+
+An organization's connected account (token decrypted only here, in memory) wins; without
+one, the account configured in settings is used (the local sandboxes by default).
+"""
 
 from __future__ import annotations
 
-from functools import cache
+import uuid
+from functools import cache, lru_cache
 
+from pydantic import SecretStr
+
+from briefcast.models.accounts import AccountStatus
 from briefcast.models.posts import Platform
-from briefcast.pipeline.adapters.publisher import Publisher
-from briefcast.settings import get_settings
+from briefcast.models.repositories import accounts as accounts_repo
+from briefcast.models.session import worker_session
+from briefcast.pipeline.adapters.publisher import AuthPublishError, Publisher
+from briefcast.security import cipher
+from briefcast.settings import Settings, get_settings
 
 
-@cache
-def publisher_for(platform: str) -> Publisher:
-    settings = get_settings()
+def _build(platform: str, settings: Settings) -> Publisher:
     if platform == Platform.INSTAGRAM:
         from briefcast.pipeline.adapters.instagram import InstagramPublisher
 
@@ -21,3 +30,29 @@ def publisher_for(platform: str) -> Publisher:
 
         return LinkedInPublisher.from_settings(settings)
     raise ValueError(f"no publisher for platform {platform!r}")
+
+
+@cache
+def publisher_for(platform: str) -> Publisher:
+    """The account configured in settings."""
+    return _build(platform, get_settings())
+
+
+@lru_cache(maxsize=256)
+def _account_publisher(platform: str, account_ref: str, token: str) -> Publisher:
+    field = {"instagram": ("instagram_user_id", "instagram_access_token"),
+             "linkedin": ("linkedin_author_urn", "linkedin_access_token")}[platform]  # fmt: skip
+    settings = get_settings().model_copy(update={field[0]: account_ref, field[1]: SecretStr(token)})
+    return _build(platform, settings)
+
+
+def publisher_for_org(organization_id: uuid.UUID, platform: str) -> Publisher:
+    with worker_session() as session:
+        account = accounts_repo.get(session, organization_id, platform)
+        if account is None:
+            return publisher_for(platform)
+        status, reason = account.status, account.status_reason
+        ref, ciphertext = account.account_ref, account.token_ciphertext
+    if status != AccountStatus.CONNECTED:
+        raise AuthPublishError(reason or f"the {platform} account must be reconnected")
+    return _account_publisher(platform, ref, cipher().decrypt(ciphertext))

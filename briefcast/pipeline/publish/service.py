@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from briefcast.models.posts import AttemptOutcome, Post, PostStatus
+from briefcast.models.repositories import accounts as accounts_repo
 from briefcast.models.repositories import pipeline as repo
 from briefcast.models.runs import StageOutcome
 from briefcast.pipeline.adapters.publisher import (
@@ -203,6 +204,11 @@ def _settle_failure(
             post.status = PostStatus.NEEDS_RECONNECT
             reason = f"reconnect the {post.platform} account: {exc.message}"
             attempt_outcome = AttemptOutcome.AUTH
+            run = repo.get_run(session, post.run_id)
+            if run is not None:  # every post of this account waits, not just this one
+                accounts_repo.mark_needs_reconnect(
+                    session, run.organization_id, post.platform, reason
+                )
         else:
             assert isinstance(exc, PermanentPublishError)
             post.status = PostStatus.FAILED

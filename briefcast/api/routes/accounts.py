@@ -1,0 +1,63 @@
+"""Connected platform accounts. Tokens go in and are stored encrypted; they never come out."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from briefcast.api.deps import PrincipalDep, SessionDep, SettingsDep
+from briefcast.models.posts import Platform
+from briefcast.models.repositories import accounts as accounts_repo
+from briefcast.security import cipher
+
+router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
+
+
+class AccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_ref: str = Field(
+        min_length=1, max_length=200,
+        description="Instagram user id, or LinkedIn author URN (urn:li:organization:…)",
+    )  # fmt: skip
+    access_token: SecretStr = Field(min_length=1, max_length=4000)
+    expires_at: datetime | None = None
+
+
+class AccountOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    platform: str
+    account_ref: str
+    status: str
+    status_reason: str | None
+    token_expires_at: datetime | None
+    updated_at: datetime
+
+
+@router.put("/{platform}", response_model=AccountOut)
+async def connect_account(
+    platform: Platform,
+    body: AccountIn,
+    principal: PrincipalDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> AccountOut:
+    """Connect (or reconnect) the organization's account; posts waiting for it go out again."""
+    ciphertext = cipher(settings).encrypt(body.access_token.get_secret_value())
+    account = await accounts_repo.connect(
+        session, principal.organization_id, platform.value, body.account_ref, ciphertext,
+        body.expires_at,
+    )  # fmt: skip
+    await session.commit()
+    return AccountOut.model_validate(account)
+
+
+@router.get("", response_model=list[AccountOut])
+async def list_accounts(principal: PrincipalDep, session: SessionDep) -> list[AccountOut]:
+    accounts = await accounts_repo.list_for(session, principal.organization_id)
+    return [AccountOut.model_validate(a) for a in accounts]

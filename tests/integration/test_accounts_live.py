@@ -1,0 +1,57 @@
+"""Connected accounts: encrypted tokens, a refused token waits for a reconnect, then posts."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from briefcast.models import PlatformAccount
+from briefcast.models.session import worker_session
+from briefcast.settings import SANDBOX_TOKEN
+from tests.conftest import Live
+from tests.integration.live import posts_by_platform, submit, wait_for
+
+pytestmark = pytest.mark.integration
+IG_USER = "17841400000000001"
+
+
+def test_a_refused_token_waits_for_a_reconnect_then_publishes(
+    live: Live, client: httpx.Client
+) -> None:
+    wrong = {"account_ref": IG_USER, "access_token": "IGQVJ-revoked-token"}
+    connected = client.put("/api/v1/accounts/instagram", json=wrong)
+    assert connected.status_code == 200
+    assert "access_token" not in connected.json() and connected.json()["status"] == "connected"
+    with worker_session() as session:
+        stored = session.scalars(select(PlatformAccount)).one()
+    assert "revoked" not in stored.token_ciphertext  # encrypted at rest
+
+    run_id = submit(client)
+    view = wait_for(client, run_id, lambda v: v["status"] == "needs_reconnect")
+    instagram = posts_by_platform(view)["instagram"]
+    assert instagram["status"] == "needs_reconnect"
+    assert instagram["status_reason"].startswith("reconnect the instagram account:")
+    assert posts_by_platform(view)["linkedin"]["status"] == "published"
+    (account,) = client.get("/api/v1/accounts").json()
+    assert account["status"] == "needs_reconnect"
+    assert live.sandbox_posts("instagram") == []
+
+    fixed = {"account_ref": IG_USER, "access_token": SANDBOX_TOKEN}
+    assert client.put("/api/v1/accounts/instagram", json=fixed).json()["status"] == "connected"
+    view = wait_for(client, run_id, lambda v: v["status"] == "published")
+    assert posts_by_platform(view)["instagram"]["platform_post_id"]
+    assert len(live.sandbox_posts("instagram")) == 1
+
+
+def test_accounts_are_per_organization(
+    live: Live, client: httpx.Client, other_org_token: str
+) -> None:
+    client.put("/api/v1/accounts/linkedin", json={"account_ref": "urn:li:organization:1",
+                                                  "access_token": "x"})  # fmt: skip
+    other = httpx.get(
+        f"{live.api_url}/api/v1/accounts", headers={"Authorization": f"Bearer {other_org_token}"}
+    )
+    assert other.status_code == 200 and other.json() == []
+    unknown = client.put("/api/v1/accounts/myspace", json={"account_ref": "a", "access_token": "b"})
+    assert unknown.status_code == 422
