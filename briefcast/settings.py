@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    # Fernet key (urlsafe base64, 32 bytes) for platform tokens at rest; required in production.
+    credentials_key: SecretStr | None = None
     jwt_algorithm: str = "HS256"
     max_body_bytes: int = 64 * 1024
     # Uploaded photos and logos: the request body limit, checked again after decoding.
@@ -80,6 +82,8 @@ class Settings(BaseSettings):
                 raise ValueError("JWT_SECRET must be set to a real secret in production")
             if self.database_url is None or self.redis_url is None:
                 raise ValueError("DATABASE_URL and REDIS_URL are required in production")
+            if self.credentials_key is None:
+                raise ValueError("CREDENTIALS_KEY is required in production (Fernet key)")
             for name in ("instagram_access_token", "linkedin_access_token"):
                 if getattr(self, name).get_secret_value() == SANDBOX_TOKEN:
                     raise ValueError(f"{name.upper()} is the sandbox token in production")
