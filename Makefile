@@ -41,6 +41,12 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.copy_latency
 	$(BIN)/python -m bench.render
 
+# Chaos drill: 200 briefs under random publish faults, worker SIGKILLs and a Redis restart;
+# fails unless every run settles and each post exists exactly once where it should.
+.PHONY: chaos
+chaos: $(STAMP)
+	$(BIN)/python -m briefcast.chaos --briefs 200
+
 # Every image template for every format, from the example briefs, on one contact sheet.
 gallery: $(STAMP)
 	$(BIN)/python -m briefcast.gallery --out docs/gallery.png

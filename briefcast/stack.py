@@ -8,6 +8,7 @@ default, a CPU worker (prefork) for images, beat, and optionally Flower. Each ch
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -47,6 +48,18 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     embedded: EmbeddedServices | None = None
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Embedded PostgreSQL/Redis and the OpenAI sandbox even when the environment names real
+    # services: drills and benchmarks must never touch a shared database, broker or API key.
+    isolated: bool = False
+    # The Instagram sandbox's rolling 24 h publishing quota (its own default when None).
+    ig_quota_total: int | None = None
+    # Settings for every child (e.g. PUBLISH_LEASE_S), applied over the environment.
+    extra_env: dict[str, str] = field(default_factory=dict)
+    io_threads: int = 8
+    # Replaces `python -m briefcast.sandbox` (the same arguments follow), e.g. for sandboxes
+    # configured beyond that command's flags.
+    sandbox_command: list[str] | None = None
+    commands: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def api_url(self) -> str:
@@ -62,12 +75,12 @@ class Stack:
         self.data_dir = self.data_dir.resolve()
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
-        if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
+        if self.isolated or not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
             say("starting embedded PostgreSQL and Redis …")
             self.embedded = EmbeddedServices(self.data_dir / "services").start()
             env["DATABASE_URL"] = self.embedded.database_url
             env["REDIS_URL"] = self.embedded.redis_url
-        if not env.get("OPENAI_API_KEY"):
+        if self.isolated or not env.get("OPENAI_API_KEY"):
             # Like the platforms: no key configured means the local OpenAI sandbox.
             env.update(
                 OPENAI_API_KEY=SANDBOX_API_KEY,
@@ -80,6 +93,7 @@ class Stack:
             LINKEDIN_API_BASE_URL=self.sandbox_url("linkedin"),
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.extra_env)
         self.env = env
         say("migrating the database …")
         upgrade(env["DATABASE_URL"])
@@ -87,10 +101,12 @@ class Stack:
         celery = [python, "-m", "celery", "-A", "briefcast.pipeline.celery_app"]
         commands = {
             "sandbox": [
-                python, "-m", "briefcast.sandbox",
+                *(self.sandbox_command or [python, "-m", "briefcast.sandbox"]),
                 "--instagram-port", str(self.ports.instagram),
                 "--linkedin-port", str(self.ports.linkedin),
                 "--openai-port", str(self.ports.openai),
+                *([] if self.ig_quota_total is None
+                  else ["--quota-total", str(self.ig_quota_total)]),
             ],
             "api": [
                 python, "-m", "uvicorn", "briefcast.api.app:create_app", "--factory",
@@ -98,7 +114,7 @@ class Stack:
             ],
             "worker-io": [
                 *celery, "worker", "-n", "io@%h", "-Q", IO_QUEUES,
-                "-P", "threads", "-c", "8", "-l", "INFO",
+                "-P", "threads", "-c", str(self.io_threads), "-l", "INFO",
             ],
             "worker-images": [
                 *celery, "worker", "-n", "images@%h", "-Q", "images",
@@ -111,6 +127,7 @@ class Stack:
         }  # fmt: skip
         if self.with_flower:
             commands["flower"] = [*celery, "flower", f"--port={self.ports.flower}"]
+        self.commands = commands
         for name, command in commands.items():
             say(f"starting {name} …")
             with self.log_path(name).open("ab") as log:  # the child keeps its own copy
@@ -119,6 +136,31 @@ class Stack:
                 )
         self._wait_until_up()
         return self
+
+    def restart_child(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Signal one child's process group (SIGKILL: no clean-up, as in a crash), wait for
+        it, and start the same command again with the same environment and log."""
+        child = self.children[name]
+        # The whole group, even when its leader already died (a prefork pool's children).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, sig)
+        child.wait(15)
+        with self.log_path(name).open("ab") as log:
+            log.write(f"\n--- restarted after signal {sig} ---\n".encode())
+            log.flush()
+            self.children[name] = subprocess.Popen(  # noqa: S603 - our own commands
+                self.commands[name],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def restart_redis(self) -> None:
+        """Stop the embedded Redis and start it on the same port; clients must reconnect."""
+        if self.embedded is None:
+            raise RuntimeError("Redis is not embedded here; restart it where it runs")
+        self.embedded.restart_redis()
 
     def _wait_until_up(self, timeout_s: float = 60) -> None:
         urls = {

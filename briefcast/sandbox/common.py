@@ -1,4 +1,4 @@
-"""Pieces every sandbox shares: request record, fault queue, injectable clock, seeded ids."""
+"""Pieces every sandbox shares: request record, fault queue, chaos, injectable clock, seeded ids."""
 
 from __future__ import annotations
 
@@ -141,6 +141,99 @@ class FaultQueue:
             self._faults.clear()
 
 
+CHAOS_OUTCOMES = ("status_500", "status_429", "commit_then_drop")
+
+
+@dataclass
+class ChaosSpec:
+    """Probabilistic faults: each matching request draws one outcome (or none) independently.
+
+    `rates` maps an outcome of CHAOS_OUTCOMES to its probability; they must sum to at most 1.
+    `retry_after_s` adds a Retry-After header to the 429s (LinkedIn documents none, §3.8; a
+    drill sets it so held posts come back in seconds instead of the adapter's minutes).
+    """
+
+    path: str = ".*"
+    method: str = "*"
+    rates: dict[str, float] = field(default_factory=dict)
+    seed: int = 0
+    retry_after_s: float | None = None
+
+    def validate(self) -> None:
+        unknown = set(self.rates) - set(CHAOS_OUTCOMES)
+        if unknown:
+            raise ValueError(f"unknown chaos outcome(s) {sorted(unknown)}; use {CHAOS_OUTCOMES}")
+        if any(not 0.0 <= r <= 1.0 for r in self.rates.values()):
+            raise ValueError("every rate must be between 0 and 1")
+        if sum(self.rates.values()) > 1.0 + 1e-9:
+            raise ValueError("the rates must sum to at most 1")
+        try:
+            re.compile(self.path)
+        except re.error as exc:  # not a ValueError: the control answers 400 for ValueError
+            raise ValueError(f"bad path regex: {exc}") from exc
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in ("*", method.upper()) and re.search(self.path, path) is not None
+
+
+class Chaos:
+    """The active ChaosSpec, its seeded RNG and what it injected; one lock for all three.
+
+    Counts survive `stop()`, so a drill can read them after it turned chaos off; `clear()`
+    (the sandbox reset) forgets them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.clear()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._spec: ChaosSpec | None = None
+            self._rng = random.Random(0)  # noqa: S311 - fault dice, not secrets
+            self._counts: dict[str, int] = dict.fromkeys(("matched", *CHAOS_OUTCOMES), 0)
+
+    def start(self, spec: ChaosSpec) -> None:
+        spec.method = spec.method.upper()
+        spec.validate()
+        with self._lock:
+            self._spec = spec
+            self._rng = random.Random(spec.seed)  # noqa: S311
+            self._counts = dict.fromkeys(("matched", *CHAOS_OUTCOMES), 0)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._spec = None
+
+    def draw(self, method: str, path: str) -> tuple[str, ChaosSpec] | None:
+        """The outcome for this request, if it matches and the dice say so."""
+        with self._lock:
+            spec = self._spec
+            if spec is None or not spec.matches(method, path):
+                return None
+            self._counts["matched"] += 1
+            roll, edge = self._rng.random(), 0.0
+            for outcome in CHAOS_OUTCOMES:  # fixed order: the same seed gives the same run
+                edge += spec.rates.get(outcome, 0.0)
+                if roll < edge:
+                    self._counts[outcome] += 1
+                    return outcome, spec
+            return None
+
+    def token(self, n: int) -> str:
+        """Random text from the chaos RNG (trace ids), leaving the sandbox's seeded ids alone."""
+        with self._lock:
+            return "".join(self._rng.choice(string.ascii_letters + string.digits) for _ in range(n))
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "active": self._spec is not None,
+                "spec": None if self._spec is None else asdict(self._spec),
+                "counts": dict(self._counts),
+            }
+
+
 class RecordStore:
     """Everything the sandbox received, in order, for tests and demos to inspect."""
 
@@ -171,6 +264,7 @@ class SandboxCore:
     ids: IdGen = field(default_factory=IdGen)
     faults: FaultQueue = field(default_factory=FaultQueue)
     records: RecordStore = field(default_factory=RecordStore)
+    chaos: Chaos = field(default_factory=Chaos)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 

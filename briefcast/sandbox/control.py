@@ -1,4 +1,4 @@
-"""The raw ASGI middleware (recording, fault injection, dropped connections) and `/_sandbox/`."""
+"""The raw ASGI middleware (recording, faults, chaos, dropped connections) and `/_sandbox/`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ from fastapi import APIRouter, FastAPI, HTTPException
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from briefcast.sandbox.common import RECORDED_HEADERS, Fault, SandboxCore, summarize_body
+from briefcast.sandbox import instagram_rules, linkedin_rules, openai_rules
+from briefcast.sandbox.common import (
+    CHAOS_OUTCOMES,
+    RECORDED_HEADERS,
+    ChaosSpec,
+    Fault,
+    SandboxCore,
+    summarize_body,
+)
 
 CONTROL_PREFIX = "/_sandbox"
 RECORD_KEY = "briefcast.sandbox.record"
@@ -55,18 +63,73 @@ def _header_subset(scope: Scope) -> dict[str, str]:
     return out
 
 
+def chaos_fault(platform: str, core: SandboxCore, outcome: str, spec: ChaosSpec) -> Fault:
+    """A chaos outcome as a one-off Fault, in the platform's own error envelope.
+
+    Instagram (§2.10/§2.11): a 500 is the Graph "(#2) Service temporarily unavailable" and a
+    throttle is code 4 "(#4) Application request limit reached" at HTTP 400, both
+    `is_transient: true`. LinkedIn (§3.7): `{message, status}` 500, the captured 429 body.
+    """
+    if outcome == "commit_then_drop":
+        return Fault(commit_then_drop=True)
+    headers: dict[str, str] = {}
+    if outcome == "status_429" and spec.retry_after_s is not None:
+        headers["retry-after"] = f"{spec.retry_after_s:g}"
+    body: Any
+    if platform == "instagram":
+        error = (
+            instagram_rules.GraphError(
+                2, "(#2) Service temporarily unavailable", is_transient=True, status=500
+            )
+            if outcome == "status_500"
+            else instagram_rules.GraphError(
+                4, "(#4) Application request limit reached", is_transient=True
+            )
+        )
+        if outcome == "status_429":  # §2.11: the usage header Meta sends at 100%
+            headers["x-app-usage"] = '{"call_count":100,"total_time":25,"total_cputime":25}'
+        body = error.envelope(core.chaos.token(23))
+        return Fault(status=error.status, body=body, headers=headers)
+    if platform == "linkedin":
+        if outcome == "status_429":
+            throttled = linkedin_rules.throttled()
+            return Fault(status=throttled.status, body=throttled.body, headers=headers)
+        body = {"message": "Internal Server Error", "status": 500}  # §3.7 [I] envelope
+        return Fault(status=500, body=body, headers=headers)
+    # OpenAI (§1.6) envelopes, so a chaos spec on the copy sandbox is realistic too.
+    if outcome == "status_429":
+        err = openai_rules.OpenAIError(
+            429, "Rate limit reached for requests", "requests", "rate_limit_exceeded"
+        )
+    else:
+        err = openai_rules.OpenAIError(
+            500, "The server had an error while processing your request.", "server_error"
+        )
+    return Fault(status=err.status, body=err.body, headers={**err.headers, **headers})
+
+
+def platform_of(title: str) -> str:
+    """Which envelope a chaos fault answers with: "Instagram Graph sandbox" → instagram."""
+    return title.split(" ", 1)[0].lower()
+
+
 class SandboxMiddleware:
-    """Outermost ASGI layer: records every request and applies the next matching fault."""
+    """Outermost ASGI layer: records every request and applies the next matching fault.
+
+    A scripted fault wins; otherwise the chaos dice may turn the request into a fault.
+    """
 
     def __init__(
         self,
         app: ASGIApp,
         core: SandboxCore,
         rewrite_path: Callable[[str], str] | None = None,
+        platform: str = "",
     ) -> None:
         self.app = app
         self.core = core
         self.rewrite_path = rewrite_path
+        self.platform = platform
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
@@ -118,10 +181,14 @@ class SandboxMiddleware:
                 record["status"] = message["status"]
 
         fault = self.core.faults.take(scope["method"], scope["path"])
+        if fault is not None:
+            record["fault"] = fault.id
+        elif (drawn := self.core.chaos.draw(scope["method"], scope["path"])) is not None:
+            record["chaos"] = drawn[0]
+            fault = chaos_fault(self.platform, self.core, *drawn)
         if fault is None:
             await self.app(scope, replay, recording_send)
             return
-        record["fault"] = fault.id
         if fault.latency_ms:
             await asyncio.sleep(fault.latency_ms / 1000)
         if fault.drop:
@@ -153,7 +220,12 @@ class SandboxApp(FastAPI):
         self.rewrite_path = rewrite_path
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SandboxMiddleware(super().build_middleware_stack(), self.core, self.rewrite_path)
+        return SandboxMiddleware(
+            super().build_middleware_stack(),
+            self.core,
+            self.rewrite_path,
+            platform_of(self.title),
+        )
 
 
 async def _send_scripted(fault: Fault, send: Send) -> None:
@@ -177,6 +249,16 @@ class FaultIn(BaseModel):
     latency_ms: int = Field(default=0, ge=0)
     drop: bool = False
     commit_then_drop: bool = False
+
+
+class ChaosIn(BaseModel):
+    path: str = ".*"
+    method: str = "*"
+    rates: dict[str, float] = Field(
+        default_factory=dict, description=f"probability per outcome: {', '.join(CHAOS_OUTCOMES)}"
+    )
+    seed: int = 0
+    retry_after_s: float | None = Field(default=None, ge=0)
 
 
 class ClockIn(BaseModel):
@@ -206,6 +288,7 @@ def control_router(
         with core.lock:
             core.records.clear()
             core.faults.clear()
+            core.chaos.clear()
             core.clock.reset()
             core.ids.reset()
             reset_platform()
@@ -222,6 +305,23 @@ def control_router(
         except ValueError as exc:  # also re.error, a ValueError subclass
             raise HTTPException(status_code=400, detail=str(exc)) from exc
         return {"id": fault.id, "remaining": fault.count}
+
+    @router.get("/chaos")
+    def get_chaos() -> dict[str, Any]:
+        return core.chaos.snapshot()
+
+    @router.post("/chaos", status_code=201)
+    def start_chaos(spec: ChaosIn) -> dict[str, Any]:
+        try:
+            core.chaos.start(ChaosSpec(**spec.model_dump()))
+        except ValueError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        return core.chaos.snapshot()
+
+    @router.delete("/chaos")
+    def stop_chaos() -> dict[str, Any]:
+        core.chaos.stop()  # the counts stay readable until a reset
+        return core.chaos.snapshot()
 
     @router.get("/clock")
     def get_clock() -> dict[str, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -253,6 +254,25 @@ def test_commit_then_drop_is_ambiguous_and_resume_recovers(
     assert result.platform_post_id == post["id"]  # recovered via /media, not re-published
     assert len(ig.posts()) == 1
     assert len(ig.records("media_publish")) == 1
+
+
+def test_recovery_pages_back_past_posts_published_after_ours(
+    ig: Sandbox, post_request: PublishRequest, saves: Saves
+) -> None:
+    settings = settings_for(ig_url=ig.server.base_url)
+    with InstagramPublisher.from_settings(settings, poll_interval_s=0.01, page_size=5) as pub:
+        ig.fault(method="POST", path="media_publish", commit_then_drop=True)
+        with pytest.raises(AmbiguousPublishError):
+            pub.publish(post_request, PublishProgress(), saves)
+        [ours] = ig.posts()
+        for n in range(12):  # the account keeps posting while ours is unconfirmed
+            other = dataclasses.replace(post_request, caption=f"Another post {n}")
+            pub.publish(other, PublishProgress(), Saves())
+        result = pub.publish(post_request, saves.last, saves)
+    assert result.platform_post_id == ours["id"]  # found on the third page
+    listings = [r for r in ig.records() if r["method"] == "GET" and r["path"].endswith("/media")]
+    assert len(listings) == 3  # 5 + 5 newer posts, then ours among the next 5
+    assert len(ig.posts()) == 13
 
 
 def test_drop_and_timeouts(ig: Sandbox, post_request: PublishRequest, saves: Saves) -> None:

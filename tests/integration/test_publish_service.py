@@ -244,3 +244,20 @@ def test_an_unexpected_error_is_never_resent_blindly(db: None) -> None:
     post_id, claim_id = _claimed_post()
     assert _publish(post_id, claim_id, ScriptedPublisher(RuntimeError("bug"))) == PostStatus.UNKNOWN
     assert "unexpected RuntimeError: bug" in (_post(post_id).status_reason or "")
+
+
+def test_waiting_for_a_busy_account_uses_up_no_reconcile_checks(db: None) -> None:
+    for _ in range(4):  # the account already has its limit in flight
+        _, (busy,) = make_run(platforms=("instagram",), post_status=PostStatus.SCHEDULED,
+                              scheduled_in_s=-1)  # fmt: skip
+        _claim(busy)
+    post_id, _ = _claimed_post()
+    with worker_session() as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        post.status, post.claim_id, post.scheduled_at = PostStatus.UNKNOWN, None, datetime.now(UTC)
+    for _ in range(MAX_RECONCILES + 1):
+        with worker_session() as session:
+            assert claim_due_posts(session, lease_s=60, per_account=4) == []
+    post = _post(post_id)
+    assert (post.status, post.reconcile_attempts) == (PostStatus.UNKNOWN, 0)

@@ -30,6 +30,7 @@ TRANSIENT_CODES = {1, 2, 4, 17, 32, 341, 368, 613, 80002, -1}
 QUOTA_RETRY_S = 3600.0  # §2.6 rolling 24 h window: wait for quota, do not hot-loop
 # A slot frees when the oldest post leaves the window, which the limit read does not say.
 QUOTA_CHECK_RETRY_S = 900.0
+RECOVERY_MAX_PAGES = 20  # 2,000 media back: far more than an account posts in a retry window
 METRICS = ("reach", "likes", "comments", "saved", "shares", "views", "total_interactions")
 RECOVERY_SKEW_S = 300  # clock skew tolerated when matching a published media by timestamp
 STARTED_KEY = "publish_started_at"
@@ -98,9 +99,11 @@ class InstagramPublisher(HttpPublisherBase):
         timeout_s: float = 10.0,
         poll_interval_s: float = 1.0,
         max_polls: int = 60,
+        page_size: int = 100,  # media per listing page when recovering a published post
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.ig_user_id = ig_user_id
+        self.page_size = page_size
         self.poll_interval_s = poll_interval_s
         self.max_polls = max_polls
         # Bearer keeps the token out of URLs (and so out of httpx's request logs); §2.1.
@@ -216,20 +219,30 @@ class InstagramPublisher(HttpPublisherBase):
         raise TransientPublishError(f"container {container_id} still IN_PROGRESS")
 
     def _recover_media_id(self, request: PublishRequest, p: PublishProgress) -> str:
-        """§2.13: find our media by caption and timestamp; never just take data[0]."""
-        body = self._call(
-            "GET",
-            f"/{self.ig_user_id}/media",
-            params={"fields": "id,caption,timestamp", "limit": 25},
-        )
+        """§2.13: find our media by caption and timestamp; never just take data[0].
+
+        The listing is newest first (§2.7): page back until the media are older than the
+        attempt, since under load many posts may have been published after ours.
+        """
         started = p.extra.get(STARTED_KEY)
         since = datetime.fromisoformat(started).timestamp() - RECOVERY_SKEW_S if started else 0.0
-        matches = [
-            str(m["id"])
-            for m in body.get("data", [])
-            if m.get("caption") == request.caption
-            and datetime.strptime(m["timestamp"], "%Y-%m-%dT%H:%M:%S%z").timestamp() >= since
-        ]
+        matches: list[str] = []
+        params: dict[str, Any] = {"fields": "id,caption,timestamp", "limit": self.page_size}
+        for _ in range(RECOVERY_MAX_PAGES):
+            body = self._call("GET", f"/{self.ig_user_id}/media", params=params)
+            page = body.get("data", [])
+            stamps = [
+                datetime.strptime(m["timestamp"], "%Y-%m-%dT%H:%M:%S%z").timestamp() for m in page
+            ]
+            matches += [
+                str(m["id"])
+                for m, stamp in zip(page, stamps, strict=True)
+                if m.get("caption") == request.caption and stamp >= since
+            ]
+            paging = body.get("paging") or {}
+            if not page or min(stamps) < since or "next" not in paging:
+                break
+            params = {**params, "after": paging["cursors"]["after"]}
         if len(matches) != 1:
             raise AmbiguousPublishError(
                 f"container {p.container_id} is PUBLISHED but {len(matches)} media match; "

@@ -62,16 +62,16 @@ def claim_due_posts(
             _park_lapsed(session, post, now)
             touched_runs.add(post.run_id)
             continue
-        if post.status == PostStatus.UNKNOWN:
-            if post.reconcile_attempts >= MAX_RECONCILES:
-                post.status = PostStatus.FAILED
-                post.status_reason = gave_up_reason(post.platform)
-                touched_runs.add(post.run_id)
-                continue
-            post.reconcile_attempts += 1
+        if post.status == PostStatus.UNKNOWN and post.reconcile_attempts >= MAX_RECONCILES:
+            post.status = PostStatus.FAILED
+            post.status_reason = gave_up_reason(post.platform)
+            touched_runs.add(post.run_id)
+            continue
         if busy[post.platform] >= per_account and post.status != PostStatus.PUBLISHING:
-            continue  # stays due; claimed on a later tick
+            continue  # stays due; claimed on a later tick (no check is used up waiting)
         busy[post.platform] += post.status != PostStatus.PUBLISHING
+        if post.status == PostStatus.UNKNOWN:
+            post.reconcile_attempts += 1
         post.status = PostStatus.PUBLISHING
         post.claim_id = uuid.uuid4()
         post.lease_expires_at = now + timedelta(seconds=lease_s)

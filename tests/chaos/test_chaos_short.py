@@ -1,0 +1,56 @@
+"""The chaos drill, small: 12 briefs, one worker SIGKILL, one Redis restart, random faults.
+
+It runs its own stack on its own embedded PostgreSQL and Redis (`Stack(isolated=True)`), even
+when DATABASE_URL / REDIS_URL name the machine's services for the rest of the suite, and
+stops every process it started, pass or fail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from briefcast.chaos import ChaosConfig, audit, run_chaos
+from briefcast.models.posts import PostStatus
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_short_drill_loses_nothing_and_posts_each_once() -> None:
+    doctored: dict[str, Any] = {}
+
+    def doctor(session: Session, held: dict[str, list[dict[str, Any]]]) -> None:
+        # The audit must be able to fail: a second copy of a LinkedIn post is a duplicate,
+        # an Instagram post the platform lost is a mismatch.
+        copy = {**held["linkedin"][0], "id": "urn:li:share:7000000000000000001"}
+        doctored["audit"] = audit(
+            session, {"linkedin": [*held["linkedin"], copy], "instagram": held["instagram"][1:]}
+        )
+
+    config = ChaosConfig(
+        briefs=12,
+        duration_limit_s=150,  # settles in about 50 s; the margin is for a loaded machine
+        kill_every_s=3,
+        max_kills=1,
+        redis_restarts=1,
+        redis_restart_at=0.25,
+        seed=3,
+        data_dir=ROOT / ".data" / "chaos-test",
+        progress_every_s=5,
+    )
+    report = run_chaos(config, say=lambda line: print(f"[chaos] {line}"), inspect=doctor)
+    print(report.render())
+
+    assert (report.kills, report.redis_restarts) == (1, 1)
+    assert sum(c["matched"] for c in report.faults.values()) >= 24  # every publish call drawn
+    assert report.audit.lost == []
+    assert report.audit.duplicates == []
+    assert report.audit.mismatches == []
+    published = report.audit.posts_by_status[PostStatus.PUBLISHED]
+    assert sum(report.audit.sandbox_posts.values()) == published > 0
+
+    caught = doctored["audit"]
+    assert len(caught.duplicates) == 1 and "2 platform posts" in caught.duplicates[0]
+    assert len(caught.mismatches) == 1 and "holds nothing" in caught.mismatches[0]
