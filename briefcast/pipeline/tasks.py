@@ -30,7 +30,7 @@ from briefcast.pipeline.copy.factory import copy_chain
 from briefcast.pipeline.outbox import service as outbox
 from briefcast.pipeline.publish import dispatch
 from briefcast.pipeline.publish import service as publish
-from briefcast.pipeline.publish.registry import publisher_for, publisher_for_org
+from briefcast.pipeline.publish.registry import publisher_for_org
 from briefcast.pipeline.render import service as render
 from briefcast.pipeline.render.storage import LocalMediaStore
 from briefcast.pipeline.schedule import service as schedule
@@ -202,7 +202,16 @@ def collect_due() -> int:
 
 @app.task(name="pipeline.analytics.collect", ignore_result=True, soft_time_limit=30, time_limit=45)
 def collect_metrics(snapshot_id: str) -> dict[str, int] | None:
-    return analytics.collect_snapshot(worker_session, uuid.UUID(snapshot_id), publisher_for)
+    with worker_session() as session:
+        snapshot = repo.get_snapshot(session, uuid.UUID(snapshot_id))
+        post_id = snapshot.post_id if snapshot else None
+    org_id = _organization_of(post_id) if post_id else None
+    if org_id is None:
+        return None
+    # Read through the account that published the post (its own token), as publishing does.
+    return analytics.collect_snapshot(
+        worker_session, uuid.UUID(snapshot_id), lambda platform: publisher_for_org(org_id, platform)
+    )
 
 
 @app.task(name="pipeline.outbox.sweep", ignore_result=True)
