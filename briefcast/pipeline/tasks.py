@@ -28,7 +28,7 @@ from briefcast.pipeline.check.moderation import moderator
 from briefcast.pipeline.copy import service as copy
 from briefcast.pipeline.copy.factory import copy_chain
 from briefcast.pipeline.outbox import service as outbox
-from briefcast.pipeline.publish import dispatch
+from briefcast.pipeline.publish import dispatch, tokens
 from briefcast.pipeline.publish import service as publish
 from briefcast.pipeline.publish.registry import publisher_for_org
 from briefcast.pipeline.render import service as render
@@ -217,6 +217,12 @@ def collect_metrics(snapshot_id: str) -> dict[str, int] | None:
 @app.task(name="pipeline.outbox.sweep", ignore_result=True)
 def sweep_outbox() -> int:
     return _in_session(outbox.sweep, app, get_settings().outbox_sweep_after_s)
+
+
+@app.task(name="pipeline.publish.refresh_tokens", ignore_result=True)
+def refresh_tokens() -> int:
+    """Beat, hourly: refresh platform tokens close to expiry."""
+    return tokens.refresh_due_tokens(worker_session)
 
 
 @app.task(name="pipeline.runs.sweep_stuck", ignore_result=True)

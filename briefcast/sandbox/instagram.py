@@ -44,6 +44,9 @@ def _fields(params: dict[str, str], default: str = "id") -> list[str]:
     return [f.strip() for f in params.get("fields", default).split(",") if f.strip()]
 
 
+TOKEN_TTL_S = 60 * 86400  # §2.12: refreshed long-lived tokens last 60 days
+
+
 def _unversion(path: str) -> str:
     """§2.1: tolerate unversioned paths by routing them as the latest version."""
     if path.startswith("/_sandbox") or VERSIONED.match(path):
@@ -121,6 +124,18 @@ def create_app(
         if token != access_token:
             raise rules.bad_token()
         return merged
+
+    @app.get("/{ver}/refresh_access_token")
+    async def refresh_access_token(request: Request) -> dict[str, Any]:
+        """§2.12: a long-lived token, not expired, is refreshed for 60 days from now.
+
+        Registered before `/{ver}/{media_id}` so the path is not read as a media id. The
+        sandbox knows one token, so the refreshed token is that same string.
+        """
+        p = await params(request)
+        if p.get("grant_type") != "ig_refresh_token":
+            raise rules.missing_param("grant_type=ig_refresh_token")
+        return {"access_token": access_token, "token_type": "bearer", "expires_in": TOKEN_TTL_S}
 
     async def fetch_image(url: str) -> bytes:
         """§2.3: Meta downloads `image_url` itself at creation time."""

@@ -326,3 +326,21 @@ def test_metrics_and_graph_reads(
         headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"},
     )
     assert raw.json()["error"]["code"] == 100
+
+
+def test_a_long_lived_token_is_refreshed_for_60_days(ig: Sandbox) -> None:
+    with _publisher(ig) as pub:
+        token, lifetime_s = pub.refresh_token()
+    assert (token, lifetime_s) == (SANDBOX_TOKEN, 60 * 86400)  # §2.12
+    [call] = ig.records("refresh_access_token")
+    assert call["query"]["grant_type"] == "ig_refresh_token"
+    assert call["status"] == 200
+
+
+def test_refreshing_a_refused_token_is_an_auth_error(ig: Sandbox) -> None:
+    with (
+        _publisher(ig, instagram_access_token="IGQVJ-revoked") as pub,
+        pytest.raises(AuthPublishError) as err,
+    ):
+        pub.refresh_token()
+    assert err.value.code is not None and err.value.code.startswith("190")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 from sqlalchemy import select
 
 from briefcast.models import PlatformAccount
 from briefcast.models.session import worker_session
+from briefcast.pipeline.publish.tokens import refresh_due_tokens
+from briefcast.security import cipher
 from briefcast.settings import SANDBOX_TOKEN
 from tests.conftest import Live
 from tests.integration.live import posts_by_platform, submit, wait_for
@@ -55,3 +59,34 @@ def test_accounts_are_per_organization(
     assert other.status_code == 200 and other.json() == []
     unknown = client.put("/api/v1/accounts/myspace", json={"account_ref": "a", "access_token": "b"})
     assert unknown.status_code == 422
+
+
+def test_tokens_near_expiry_are_refreshed_and_refused_ones_need_a_reconnect(
+    live: Live, client: httpx.Client, other_org_token: str
+) -> None:
+    soon = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    fresh_account = {"account_ref": IG_USER, "access_token": SANDBOX_TOKEN, "expires_at": soon}
+    client.put("/api/v1/accounts/instagram", json=fresh_account).raise_for_status()
+    httpx.put(
+        f"{live.api_url}/api/v1/accounts/instagram",
+        json={"account_ref": IG_USER, "access_token": "IGQVJ-revoked", "expires_at": soon},
+        headers={"Authorization": f"Bearer {other_org_token}"},
+    ).raise_for_status()
+    with worker_session() as session:
+        before = {
+            a.organization_id: a.token_ciphertext for a in session.scalars(select(PlatformAccount))
+        }
+
+    assert refresh_due_tokens(worker_session) == 1
+
+    with worker_session() as session:
+        accounts = {a.status: a for a in session.scalars(select(PlatformAccount))}
+    fresh, revoked = accounts["connected"], accounts["needs_reconnect"]
+    assert fresh.token_expires_at is not None
+    assert fresh.token_expires_at > datetime.now(UTC) + timedelta(days=59)
+    assert fresh.token_ciphertext != before[fresh.organization_id]  # re-encrypted
+    assert cipher().decrypt(fresh.token_ciphertext) == SANDBOX_TOKEN
+    assert revoked.status_reason is not None
+    assert revoked.status_reason.startswith("reconnect the instagram account:")
+    # Not due again: nothing to refresh until ten days before the new expiry.
+    assert refresh_due_tokens(worker_session) == 0

@@ -23,6 +23,37 @@ def get(session: Session, org_id: uuid.UUID, platform: str) -> PlatformAccount |
     ).first()
 
 
+def expiring(session: Session, platform: str, before: datetime) -> list[PlatformAccount]:
+    return list(
+        session.scalars(
+            select(PlatformAccount).where(
+                PlatformAccount.platform == platform,
+                PlatformAccount.status == AccountStatus.CONNECTED,
+                PlatformAccount.token_expires_at.is_not(None),
+                PlatformAccount.token_expires_at < before,
+            )
+        )
+    )
+
+
+def store_token(
+    session: Session, account_id: uuid.UUID, ciphertext: str, expires_at: datetime
+) -> None:
+    session.execute(
+        update(PlatformAccount)
+        .where(PlatformAccount.id == account_id)
+        .values(token_ciphertext=ciphertext, token_expires_at=expires_at)
+    )
+
+
+def mark_needs_reconnect_by_id(session: Session, account_id: uuid.UUID, reason: str) -> None:
+    session.execute(
+        update(PlatformAccount)
+        .where(PlatformAccount.id == account_id)
+        .values(status=AccountStatus.NEEDS_RECONNECT, status_reason=reason)
+    )
+
+
 def mark_needs_reconnect(session: Session, org_id: uuid.UUID, platform: str, reason: str) -> None:
     session.execute(
         update(PlatformAccount)

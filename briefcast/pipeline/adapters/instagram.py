@@ -103,6 +103,7 @@ class InstagramPublisher(HttpPublisherBase):
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.ig_user_id = ig_user_id
+        self._access_token = access_token  # for the refresh call, which carries it (§2.12)
         self.page_size = page_size
         self.poll_interval_s = poll_interval_s
         self.max_polls = max_polls
@@ -189,6 +190,15 @@ class InstagramPublisher(HttpPublisherBase):
             save(p)
             return
         raise TransientPublishError("Instagram could not process the image twice in a row")
+
+    def refresh_token(self) -> tuple[str, int]:
+        """§2.12: extend a long-lived token; returns the token and its lifetime in seconds."""
+        body = self._call(
+            "GET",
+            "/refresh_access_token",
+            params={"grant_type": "ig_refresh_token", "access_token": self._access_token},
+        )
+        return str(body["access_token"]), int(body["expires_in"])
 
     def _check_quota(self) -> None:
         """§2.6: read the rolling 24-hour quota before publishing; hold the post when spent."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -18,6 +19,9 @@ from briefcast.models.session import worker_session
 from briefcast.pipeline.adapters.publisher import AuthPublishError, Publisher
 from briefcast.security import cipher
 from briefcast.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from briefcast.pipeline.adapters.instagram import InstagramPublisher
 
 
 def _build(platform: str, settings: Settings) -> Publisher:
@@ -56,3 +60,11 @@ def publisher_for_org(organization_id: uuid.UUID, platform: str) -> Publisher:
     if status != AccountStatus.CONNECTED:
         raise AuthPublishError(reason or f"the {platform} account must be reconnected")
     return _account_publisher(platform, ref, cipher().decrypt(ciphertext))
+
+
+def instagram_account_publisher(account_ref: str, token: str) -> InstagramPublisher:
+    from briefcast.pipeline.adapters.instagram import InstagramPublisher
+
+    publisher = _account_publisher("instagram", account_ref, token)
+    assert isinstance(publisher, InstagramPublisher)
+    return publisher
