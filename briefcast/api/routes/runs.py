@@ -65,18 +65,7 @@ async def get_run(
             )
             for post in view.posts
         ],
-        timeline=[
-            StageOut(
-                stage=event.stage,
-                subject=event.subject,
-                outcome=event.outcome,
-                attempts=event.attempts,
-                started_at=event.started_at,
-                finished_at=event.finished_at,
-                detail=event.detail,
-            )
-            for event in view.events
-        ],
+        timeline=[StageOut.model_validate(event) for event in view.events],
     )
 
 

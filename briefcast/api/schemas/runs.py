@@ -22,6 +22,8 @@ class RunAccepted(BaseModel):
 
 
 class StageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     stage: str
     subject: str
     outcome: str
