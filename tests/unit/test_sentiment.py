@@ -180,3 +180,35 @@ def test_analyser_is_cached_and_scoring_is_fast() -> None:
     per_call = (time.perf_counter() - started) / runs
     # Typically ~0.15 ms; building a VADER analyser alone takes ~10 ms.
     assert per_call < 0.005
+
+
+def test_html_entities_are_read_as_the_characters_they_stand_for() -> None:
+    # "&lt;3" is the heart emoticon "<3" once decoded; undecoded it is three neutral tokens.
+    assert score("Saw the new menu &lt;3").combined == score("Saw the new menu <3").combined
+    assert score("Saw the new menu &lt;3").combined > POSITIVE_ABOVE
+
+
+@pytest.mark.parametrize(
+    ("elongated", "plain"),
+    [
+        ("This is soooo goooood", "This is so good"),
+        ("YESSSSSS", "YES"),
+        ("That was baaaad", "That was bad"),
+    ],
+)
+def test_elongated_words_read_as_the_lexicon_word(elongated: str, plain: str) -> None:
+    assert score(elongated).combined == score(plain).combined
+    assert score(elongated).combined != 0.0
+
+
+def test_known_words_with_repeated_letters_are_left_alone() -> None:
+    assert sentiment._normalise("Goooal! coffee ZZZ") == "Goooal! coffee ZZZ"
+    assert sentiment._normalise("the sooo good cake") == "the so good cake"
+
+
+def test_duplicated_lexicon_entries_take_the_mean_of_their_ratings() -> None:
+    lexicon = sentiment._vader().lexicon
+    # The file rates "d:" -2.9 (the horror face) and +1.2; "lol" +2.9 and +1.8.
+    assert lexicon["d:"] == pytest.approx((-2.9 + 1.2) / 2)
+    assert lexicon["lol"] == pytest.approx((2.9 + 1.8) / 2)
+    assert score("I dropped my phone in the lake D: D:").combined < NEGATIVE_BELOW
