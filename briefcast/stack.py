@@ -25,6 +25,12 @@ from briefcast.migrate import upgrade
 from briefcast.sandbox.openai_api import SANDBOX_API_KEY
 
 IO_QUEUES = "content,publishing,analytics,default"
+SANDBOX_SERVICES = ("instagram", "linkedin", "openai")
+
+
+def worker_io_name(n: int) -> str:
+    """`worker-io`, then `worker-io-2`, … for the extra I/O worker processes."""
+    return "worker-io" if n == 0 else f"worker-io-{n + 1}"
 
 
 @dataclass
@@ -56,6 +62,10 @@ class Stack:
     # Settings for every child (e.g. PUBLISH_LEASE_S), applied over the environment.
     extra_env: dict[str, str] = field(default_factory=dict)
     io_threads: int = 8
+    # More I/O worker processes on the same queues: how Celery scales past one process's GIL.
+    io_workers: int = 1
+    # One sandbox process per service instead of all three in one (for load, not for tests).
+    sandbox_per_service: bool = False
     # Replaces `python -m briefcast.sandbox` (the same arguments follow), e.g. for sandboxes
     # configured beyond that command's flags.
     sandbox_command: list[str] | None = None
@@ -99,23 +109,30 @@ class Stack:
         upgrade(env["DATABASE_URL"])
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "briefcast.pipeline.celery_app"]
-        commands = {
-            "sandbox": [
-                *(self.sandbox_command or [python, "-m", "briefcast.sandbox"]),
-                "--instagram-port", str(self.ports.instagram),
-                "--linkedin-port", str(self.ports.linkedin),
-                "--openai-port", str(self.ports.openai),
-                *([] if self.ig_quota_total is None
-                  else ["--quota-total", str(self.ig_quota_total)]),
-            ],
+        sandbox = [
+            *(self.sandbox_command or [python, "-m", "briefcast.sandbox"]),
+            "--instagram-port", str(self.ports.instagram),
+            "--linkedin-port", str(self.ports.linkedin),
+            "--openai-port", str(self.ports.openai),
+            *([] if self.ig_quota_total is None
+              else ["--quota-total", str(self.ig_quota_total)]),
+        ]  # fmt: skip
+        if self.sandbox_per_service:
+            commands = {f"sandbox-{s}": [*sandbox, "--serve", s] for s in SANDBOX_SERVICES}
+        else:
+            commands = {"sandbox": sandbox}
+        commands |= {
             "api": [
                 python, "-m", "uvicorn", "briefcast.api.app:create_app", "--factory",
                 "--host", "127.0.0.1", "--port", str(self.ports.api), "--no-access-log",
             ],
-            "worker-io": [
-                *celery, "worker", "-n", "io@%h", "-Q", IO_QUEUES,
-                "-P", "threads", "-c", str(self.io_threads), "-l", "INFO",
-            ],
+            **{
+                worker_io_name(n): [
+                    *celery, "worker", "-n", f"io{n or ''}@%h", "-Q", IO_QUEUES,
+                    "-P", "threads", "-c", str(self.io_threads), "-l", "INFO",
+                ]
+                for n in range(self.io_workers)
+            },
             "worker-images": [
                 *celery, "worker", "-n", "images@%h", "-Q", "images",
                 "-P", "prefork", "-c", "2", "-l", "INFO",
@@ -166,6 +183,7 @@ class Stack:
         urls = {
             "api": f"{self.api_url}/health",
             "sandbox": f"{self.sandbox_url('instagram')}/_sandbox/records",
+            "linkedin sandbox": f"{self.sandbox_url('linkedin')}/_sandbox/records",
         }
         deadline = time.monotonic() + timeout_s
         for name, url in urls.items():

@@ -146,6 +146,8 @@ def isolated_stack(
     extra_env: dict[str, str] | None = None,
     ig_quota_total: int = 100_000,
     io_threads: int = 8,
+    io_workers: int = 1,
+    sandbox_per_service: bool = False,
     sandbox_command: list[str] | None = None,
 ) -> Iterator[tuple[Stack, Engine]]:
     """A wiped data dir, the whole stack on its own embedded services, and an engine on its
@@ -159,6 +161,8 @@ def isolated_stack(
         ig_quota_total=ig_quota_total,
         extra_env=dict(extra_env or {}),
         io_threads=io_threads,
+        io_workers=io_workers,
+        sandbox_per_service=sandbox_per_service,
         sandbox_command=sandbox_command,
     )
     engine: Engine | None = None

@@ -8,6 +8,7 @@ from celery import Celery
 from celery.signals import worker_process_init
 
 from briefcast.models.session import reset_worker_engine
+from briefcast.pipeline.publish.dispatch import DISPATCH_INTERVAL_S
 from briefcast.pipeline.queues import QUEUES, ROUTES, TaskQueue
 from briefcast.settings import get_settings
 
@@ -15,7 +16,7 @@ from briefcast.settings import get_settings
 # longer than any task runs, so a slow task is not run twice while it is still going.
 VISIBILITY_TIMEOUT_S = 3600
 BEAT_INTERVALS_S = {
-    "pipeline.publish.dispatch_due": 1.0,
+    "pipeline.publish.dispatch_due": DISPATCH_INTERVAL_S,
     "pipeline.outbox.sweep": 5.0,
     "pipeline.analytics.collect_due": 10.0,
     "pipeline.runs.sweep_stuck": 60.0,

@@ -16,10 +16,13 @@ import openai
 import structlog
 from celery import Task
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
+from briefcast.models.posts import Post
 from briefcast.models.repositories import pipeline as repo
 from briefcast.models.runs import RunStatus, StageOutcome
 from briefcast.models.session import worker_session
+from briefcast.pipeline.adapters.publisher import Publisher
 from briefcast.pipeline.analytics import service as analytics
 from briefcast.pipeline.canvas import build_render_canvas, build_run_canvas
 from briefcast.pipeline.celery_app import app
@@ -30,7 +33,7 @@ from briefcast.pipeline.copy.factory import copy_chain
 from briefcast.pipeline.outbox import service as outbox
 from briefcast.pipeline.publish import dispatch, tokens
 from briefcast.pipeline.publish import service as publish
-from briefcast.pipeline.publish.registry import publisher_for_org
+from briefcast.pipeline.publish.registry import account_publisher, publisher_for_org
 from briefcast.pipeline.render import service as render
 from briefcast.pipeline.render.storage import LocalMediaStore
 from briefcast.pipeline.schedule import service as schedule
@@ -157,9 +160,11 @@ def dispatch_due() -> int:
             session,
             settings.publish_lease_s,
             per_account=settings.publish_concurrency_per_account,
+            lookahead_s=dispatch.DISPATCH_INTERVAL_S,
         )
     for claim in claimed:
-        publish_post.delay(str(claim.post_id), str(claim.claim_id))
+        # A post due before the next tick starts at its due time, not up to a tick late.
+        publish_post.apply_async((str(claim.post_id), str(claim.claim_id)), eta=claim.start_at)
     return len(claimed)
 
 
@@ -172,21 +177,23 @@ def _media() -> publish.MediaLocator:
 
 def _organization_of(post_id: uuid.UUID) -> uuid.UUID | None:
     with worker_session() as session:
-        post = repo.get_post(session, post_id)
-        run = repo.get_run(session, post.run_id) if post else None
-        return run.organization_id if run else None
+        return repo.organization_of_post(session, post_id)
+
+
+def _post_publisher(session: Session, post: Post) -> Publisher:
+    """The account of the organization that owns the post, in the attempt's session."""
+    org_id = repo.organization_of_post(session, post.id)
+    assert org_id is not None  # a post always belongs to a run of an organization
+    return account_publisher(session, org_id, post.platform)
 
 
 @app.task(name="pipeline.publish.post", ignore_result=True, soft_time_limit=60, time_limit=90)
 def publish_post(post_id: str, claim_id: str) -> str | None:
-    org_id = _organization_of(uuid.UUID(post_id))
-    if org_id is None:
-        return None
     return publish.publish_post(
         worker_session,
         uuid.UUID(post_id),
         uuid.UUID(claim_id),
-        lambda platform: publisher_for_org(org_id, platform),
+        _post_publisher,
         _media(),
         get_settings().metric_offsets_s,
     )

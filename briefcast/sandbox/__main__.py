@@ -1,11 +1,17 @@
-"""`python -m briefcast.sandbox`: the three sandboxes in one process until Ctrl-C or SIGTERM."""
+"""`python -m briefcast.sandbox`: the three sandboxes in one process until Ctrl-C or SIGTERM.
+
+`--serve instagram` (or any comma-separated subset) runs only those, so a load test can give
+each sandbox a process of its own.
+"""
 
 from __future__ import annotations
 
 import argparse
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from briefcast.sandbox import instagram, linkedin, openai_api
 from briefcast.sandbox.server import serve_in_thread
@@ -30,32 +36,47 @@ def main(argv: list[str] | None = None) -> None:
         default=",".join(linkedin.DEFAULT_ACTIVE_VERSIONS),
         help="comma-separated active LinkedIn-Version values",
     )
+    parser.add_argument(
+        "--serve", default="instagram,linkedin,openai", help="comma-separated sandboxes to run"
+    )
     args = parser.parse_args(argv)
+    serve = {name.strip() for name in args.serve.split(",") if name.strip()}
+    unknown = serve - {"instagram", "linkedin", "openai"}
+    if unknown or not serve:
+        parser.error(f"--serve takes instagram, linkedin and/or openai, not {args.serve!r}")
 
-    ig_app = instagram.create_app(
-        access_token=args.token,
-        quota_total=args.quota_total,
-        finish_after_polls=args.finish_after_polls,
-        seed=args.seed,
-    )
-    li_app = linkedin.create_app(
-        access_token=args.token,
-        active_versions=[v.strip() for v in args.linkedin_versions.split(",") if v.strip()],
-        seed=args.seed,
-    )
-    servers = [
-        serve_in_thread(ig_app, args.host, args.instagram_port, log_level="info"),
-        serve_in_thread(li_app, args.host, args.linkedin_port, log_level="info"),
-        serve_in_thread(
-            openai_api.create_app(api_key=args.openai_key, seed=args.seed),
-            args.host,
-            args.openai_port,
-            log_level="info",
+    apps: dict[str, tuple[Callable[[], Any], int, str]] = {
+        "instagram": (
+            lambda: instagram.create_app(
+                access_token=args.token,
+                quota_total=args.quota_total,
+                finish_after_polls=args.finish_after_polls,
+                seed=args.seed,
+            ),
+            args.instagram_port,
+            "",
         ),
-    ]
-    print(f"instagram sandbox: {servers[0].base_url}", flush=True)
-    print(f"linkedin sandbox:  {servers[1].base_url}", flush=True)
-    print(f"openai sandbox:    {servers[2].base_url}/v1", flush=True)
+        "linkedin": (
+            lambda: linkedin.create_app(
+                access_token=args.token,
+                active_versions=[v.strip() for v in args.linkedin_versions.split(",") if v.strip()],
+                seed=args.seed,
+            ),
+            args.linkedin_port,
+            "",
+        ),
+        "openai": (
+            lambda: openai_api.create_app(api_key=args.openai_key, seed=args.seed),
+            args.openai_port,
+            "/v1",
+        ),
+    }
+    servers = []
+    for name, (make_app, port, suffix) in apps.items():
+        if name in serve:
+            server = serve_in_thread(make_app(), args.host, port, log_level="info")
+            servers.append(server)
+            print(f"{name + ' sandbox:':<19}{server.base_url}{suffix}", flush=True)
 
     stop = threading.Event()
 

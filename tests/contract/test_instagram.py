@@ -49,7 +49,10 @@ def test_happy_path_saves_each_id_and_speaks_the_wire(
     # §2.13: the container id is persisted before anything else happens.
     assert saves.snapshots[0].container_id == result.container_id
     assert saves.snapshots[0].platform_post_id is None
-    assert saves.last == result
+    # The media id is saved before the next call (the permalink read); the caller commits the
+    # returned result, permalink included.
+    assert saves.last.platform_post_id == result.platform_post_id
+    assert saves.last.permalink is None
 
     calls = [(r["method"], r["path"], r["status"]) for r in ig.records()]
     assert calls == [  # §2.2 steps 0-4 (the quota is read before publishing)

@@ -80,7 +80,7 @@ def _claim(post_id: uuid.UUID) -> uuid.UUID:
 
 
 def _publish(post_id: uuid.UUID, claim_id: uuid.UUID, publisher: ScriptedPublisher) -> str | None:
-    return publish_post(worker_session, post_id, claim_id, lambda _: publisher, MEDIA, [0, 3600])
+    return publish_post(worker_session, post_id, claim_id, lambda *_: publisher, MEDIA, [0, 3600])
 
 
 def _post(post_id: uuid.UUID) -> Post:

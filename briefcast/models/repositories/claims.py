@@ -19,12 +19,19 @@ from briefcast.models.runs import Run
 
 
 def lock_due_posts(
-    session: Session, *, limit: int = 100, now: datetime | None = None
+    session: Session,
+    *,
+    limit: int = 100,
+    now: datetime | None = None,
+    lookahead_s: float = 0.0,
 ) -> list[Post]:
-    """Due posts, and posts whose publishing lease lapsed, locked for the caller to decide."""
+    """Posts due by `now + lookahead_s`, and posts whose publishing lease lapsed, locked for
+    the caller to decide."""
     now = now or datetime.now(UTC)
+    due_by = now + timedelta(seconds=lookahead_s)
     due = or_(
-        (Post.status.in_([PostStatus.SCHEDULED, PostStatus.UNKNOWN])) & (Post.scheduled_at <= now),
+        (Post.status.in_([PostStatus.SCHEDULED, PostStatus.UNKNOWN]))
+        & (Post.scheduled_at <= due_by),
         (Post.status == PostStatus.PUBLISHING) & (Post.lease_expires_at < now),
     )
     return list(

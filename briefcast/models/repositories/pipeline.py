@@ -25,6 +25,33 @@ def get_brief(session: Session, brief_id: uuid.UUID) -> Brief | None:
     return session.get(Brief, brief_id)
 
 
+def organization_of_post(session: Session, post_id: uuid.UUID) -> uuid.UUID | None:
+    return session.scalar(
+        select(Run.organization_id).join(Post, Post.run_id == Run.id).where(Post.id == post_id)
+    )
+
+
+def save_publish_progress(
+    session: Session,
+    post_id: uuid.UUID,
+    container_id: str | None,
+    platform_post_id: str | None,
+    permalink: str | None,
+    progress: dict[str, str],
+) -> None:
+    """The platform ids known so far, in one statement (no read: the claim owns the row)."""
+    session.execute(
+        update(Post)
+        .where(Post.id == post_id)
+        .values(
+            container_id=container_id,
+            platform_post_id=platform_post_id,
+            permalink=permalink,
+            publish_progress=progress,
+        )
+    )
+
+
 def get_post(session: Session, post_id: uuid.UUID, *, lock: bool = False) -> Post | None:
     stmt = select(Post).where(Post.id == post_id)
     if lock:
@@ -99,8 +126,9 @@ def refresh_run_status_from_posts(session: Session, run_id: uuid.UUID) -> RunSta
     (each seeing the other's committed status) instead of both from a stale view.
     """
     get_run(session, run_id, lock=True)
-    statuses = {post.status for post in posts_of_run(session, run_id)}
-    reconnect = [p for p in posts_of_run(session, run_id) if p.status == PostStatus.NEEDS_RECONNECT]
+    posts = posts_of_run(session, run_id)
+    statuses = {post.status for post in posts}
+    reconnect = [p for p in posts if p.status == PostStatus.NEEDS_RECONNECT]
     if statuses == {PostStatus.PUBLISHED}:
         status, reason = RunStatus.PUBLISHED, None
     elif reconnect:
@@ -145,8 +173,16 @@ def get_snapshot(session: Session, snapshot_id: uuid.UUID) -> MetricSnapshot | N
     return session.get(MetricSnapshot, snapshot_id)
 
 
-def start_attempt(session: Session, post: Post, kind: str, request: dict[str, Any]) -> PostAttempt:
-    number = (session.scalar(select(func.count()).where(PostAttempt.post_id == post.id)) or 0) + 1
+def start_attempt(
+    session: Session,
+    post: Post,
+    kind: str,
+    request: dict[str, Any],
+    previous: PostAttempt | None = None,
+) -> PostAttempt:
+    """The next attempt; `previous` is the post's last attempt when the caller has read it."""
+    previous = previous or last_attempt(session, post.id)
+    number = previous.number + 1 if previous is not None else 1
     attempt = PostAttempt(post_id=post.id, number=number, kind=kind, request=request)
     session.add(attempt)
     return attempt

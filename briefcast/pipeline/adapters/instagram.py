@@ -148,8 +148,8 @@ class InstagramPublisher(HttpPublisherBase):
                 media = self._call("GET", f"/{p.platform_post_id}", params={"fields": "permalink"})
             except PublishError:
                 return p  # the post exists; the permalink is a nicety for later
+            # No save: nothing is sent after this, and the caller commits the result.
             p.permalink = media.get("permalink")
-            save(p)
         return p
 
     def _publish_steps(
@@ -167,6 +167,8 @@ class InstagramPublisher(HttpPublisherBase):
                     },
                 )
                 p.container_id = str(created["id"])
+                # Recovery looks for our media from here on: a little early is only wider.
+                p.extra[STARTED_KEY] = datetime.now(UTC).isoformat()
                 save(p)
             status = self._wait_until_ready(p.container_id)
             if status in ("ERROR", "EXPIRED"):
@@ -178,8 +180,9 @@ class InstagramPublisher(HttpPublisherBase):
                 p.platform_post_id = self._recover_media_id(request, p)
             else:
                 self._check_quota()
-                p.extra[STARTED_KEY] = datetime.now(UTC).isoformat()
-                save(p)
+                if STARTED_KEY not in p.extra:  # a container saved before the marker existed
+                    p.extra[STARTED_KEY] = datetime.now(UTC).isoformat()
+                    save(p)
                 published = self._call(
                     "POST",
                     f"/{self.ig_user_id}/media_publish",

@@ -134,7 +134,7 @@ class LinkedInPublisher(HttpPublisherBase):
             image_urn = self._ensure_image(request, p, save)
             p.platform_post_id = self._create_post(request, image_urn)
             p.permalink = f"https://www.linkedin.com/feed/update/{p.platform_post_id}/"
-            save(p)
+            # No save: nothing is sent after this, and the caller commits the result.
         return p
 
     def _ensure_image(self, request: PublishRequest, p: PublishProgress, save: SaveProgress) -> str:

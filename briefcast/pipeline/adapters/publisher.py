@@ -31,6 +31,8 @@ class PublishProgress:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+#: Called with the ids known so far before each further platform call, so a crash never
+#: loses an id the platform has issued. What `publish` returns the caller commits itself.
 SaveProgress = Callable[[PublishProgress], None]
 
 

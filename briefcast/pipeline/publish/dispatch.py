@@ -1,11 +1,15 @@
 """The dispatcher: beat, every second, claims due posts for publishing or reconciling.
 
 Nothing waits in the broker for a future time (design invariant 4): a post carries its due
-time in PostgreSQL. A claim sets a lease and a fresh claim id; the publish task acts only on
-the claim it was sent for. A post whose lease lapsed after its attempt reached the platform
-may have been posted, so it goes to `unknown`; an `unknown` post is claimed again to be
-reconciled (the publishers check the platform before they send anything), a bounded number
-of times (design invariant 5).
+time in PostgreSQL. The one exception is shorter than a tick: a post due before the next tick
+is claimed on this one and its task sent with that due time as its ETA, so it starts on time
+instead of up to a tick late (at most `DISPATCH_INTERVAL_S` in the broker, never far-future).
+
+A claim sets a lease and a fresh claim id; the publish task acts only on the claim it was
+sent for. A post whose lease lapsed after its attempt reached the platform may have been
+posted, so it goes to `unknown`; an `unknown` post is claimed again to be reconciled (the
+publishers check the platform before they send anything), a bounded number of times (design
+invariant 5).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ LAPSED_REASON = (
     "the post may exist there, so it is reconciled rather than sent again"
 )
 RECONCILE_DELAY_S = 5.0
+#: Beat runs the dispatcher this often; posts due before the next run are claimed now.
+DISPATCH_INTERVAL_S = 1.0
 
 
 def gave_up_reason(platform: str) -> str:
@@ -41,6 +47,8 @@ def gave_up_reason(platform: str) -> str:
 class Claim:
     post_id: uuid.UUID
     claim_id: uuid.UUID
+    # When to start: the post's due time if that is still ahead (within one tick), else None.
+    start_at: datetime | None = None
 
 
 def claim_due_posts(
@@ -50,14 +58,16 @@ def claim_due_posts(
     per_account: int = 4,
     limit: int = 100,
     now: datetime | None = None,
+    lookahead_s: float = 0.0,
 ) -> list[Claim]:
-    """Claim due posts in the caller's transaction; send their tasks only after it commits."""
+    """Claim posts due by `now + lookahead_s` in the caller's transaction; send their tasks
+    only after it commits, each not before its `start_at`."""
     now = now or datetime.now(UTC)
     claimed: list[Claim] = []
     touched_runs: set[uuid.UUID] = set()
     # One account per platform: at most `per_account` of its posts in flight at once.
     busy = Counter(claims.publishing_per_platform(session))
-    for post in claims.lock_due_posts(session, limit=limit, now=now):
+    for post in claims.lock_due_posts(session, limit=limit, now=now, lookahead_s=lookahead_s):
         if post.status == PostStatus.PUBLISHING and post.attempt_started_at is not None:
             _park_lapsed(session, post, now)
             touched_runs.add(post.run_id)
@@ -75,7 +85,10 @@ def claim_due_posts(
         post.status = PostStatus.PUBLISHING
         post.claim_id = uuid.uuid4()
         post.lease_expires_at = now + timedelta(seconds=lease_s)
-        claimed.append(Claim(post.id, post.claim_id))
+        due = post.scheduled_at
+        claimed.append(
+            Claim(post.id, post.claim_id, due if due is not None and due > now else None)
+        )
     session.flush()
     for run_id in touched_runs:
         repo.refresh_run_status_from_posts(session, run_id)

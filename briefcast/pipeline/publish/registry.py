@@ -11,6 +11,7 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
+from sqlalchemy.orm import Session
 
 from briefcast.models.accounts import AccountStatus
 from briefcast.models.posts import Platform
@@ -52,11 +53,16 @@ def _account_publisher(platform: str, account_ref: str, token: str) -> Publisher
 
 def publisher_for_org(organization_id: uuid.UUID, platform: str) -> Publisher:
     with worker_session() as session:
-        account = accounts_repo.get(session, organization_id, platform)
-        if account is None:
-            return publisher_for(platform)
-        status, reason = account.status, account.status_reason
-        ref, ciphertext = account.account_ref, account.token_ciphertext
+        return account_publisher(session, organization_id, platform)
+
+
+def account_publisher(session: Session, organization_id: uuid.UUID, platform: str) -> Publisher:
+    """The organization's connected account on `platform`, read in the caller's session."""
+    account = accounts_repo.get(session, organization_id, platform)
+    if account is None:
+        return publisher_for(platform)
+    status, reason = account.status, account.status_reason
+    ref, ciphertext = account.account_ref, account.token_ciphertext
     if status != AccountStatus.CONNECTED:
         raise AuthPublishError(reason or f"the {platform} account must be reconnected")
     return _account_publisher(platform, ref, cipher().decrypt(ciphertext))

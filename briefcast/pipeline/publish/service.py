@@ -80,6 +80,7 @@ def _begin_attempt(
             "resumed_from": {"container_id": post.container_id,
                              "platform_post_id": post.platform_post_id},
         },
+        previous,
     )  # fmt: skip
     request = PublishRequest(
         post_id=str(post.id),
@@ -101,29 +102,42 @@ def publish_post(
     session_scope: SessionScope,
     post_id: uuid.UUID,
     claim_id: uuid.UUID,
-    publisher_for: Callable[[str], Publisher],
+    publisher_for: Callable[[Session, Post], Publisher],
     media: MediaLocator,
     metric_offsets_s: list[int],
 ) -> str | None:
-    """Publish a claimed post; returns its status afterwards, None for a stale message."""
+    """Publish a claimed post; returns its status afterwards, None for a stale message.
+
+    `publisher_for` finds the post's account in the session that begins the attempt; an
+    account that must be reconnected fails the attempt like a platform's refusal would.
+    """
+    refused: AuthPublishError | None = None
     with session_scope() as session:
         begun = _begin_attempt(session, post_id, claim_id, media)
         if begun is None:
             return None
         post, request, progress = begun
         platform, attempt = post.platform, post.publish_attempts
+        try:
+            publisher = publisher_for(session, post)
+        except AuthPublishError as exc:
+            refused = exc
 
     def save(known: PublishProgress) -> None:
         with session_scope() as s:
-            saved = repo.get_post(s, post_id, lock=True)
-            assert saved is not None
-            saved.container_id = known.container_id
-            saved.platform_post_id = known.platform_post_id
-            saved.permalink = known.permalink
-            saved.publish_progress = dict(known.extra)
+            repo.save_publish_progress(
+                s,
+                post_id,
+                known.container_id,
+                known.platform_post_id,
+                known.permalink,
+                dict(known.extra),
+            )
 
     try:
-        result = publisher_for(platform).publish(request, progress, save)
+        if refused is not None:
+            raise refused
+        result = publisher.publish(request, progress, save)
     except PublishError as exc:
         return _settle_failure(session_scope, post_id, claim_id, attempt, exc)
     except Exception as exc:
@@ -131,9 +145,13 @@ def publish_post(
         # post waits for reconciliation instead of being sent again.
         ambiguous = AmbiguousPublishError(f"unexpected {type(exc).__name__}: {exc}")
         return _settle_failure(session_scope, post_id, claim_id, attempt, ambiguous)
-    save(result)
     with session_scope() as session:
         post = _settled_post(session, post_id)
+        # The publisher saved these as it learned them; the outcome commits with them.
+        post.container_id = result.container_id
+        post.platform_post_id = result.platform_post_id
+        post.permalink = result.permalink
+        post.publish_progress = dict(result.extra)
         now = datetime.now(UTC)
         post.status = PostStatus.PUBLISHED
         post.published_at = now
