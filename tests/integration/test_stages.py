@@ -107,6 +107,24 @@ def test_only_due_posts_are_claimed(db: None) -> None:
         assert post.lease_expires_at is not None and post.lease_expires_at > datetime.now(UTC)
 
 
+def test_posts_due_before_the_next_tick_are_claimed_to_start_at_their_due_time(db: None) -> None:
+    _, (overdue, soon) = make_run(post_status=PostStatus.SCHEDULED, scheduled_in_s=-1)
+    _, (later, _other) = make_run(post_status=PostStatus.SCHEDULED, scheduled_in_s=5)
+    now = datetime.now(UTC)
+    with worker_session() as session:
+        soon_post = session.get(Post, soon)
+        assert soon_post is not None
+        soon_post.scheduled_at = now + timedelta(seconds=0.5)
+        due_soon = soon_post.scheduled_at
+    with worker_session() as session:
+        claimed = claim_due_posts(session, lease_s=60, per_account=10, now=now, lookahead_s=1.0)
+    by_post = {c.post_id: c for c in claimed}
+    assert set(by_post) == {overdue, soon}  # `later` is due after the next tick: left alone
+    assert later not in by_post
+    assert by_post[overdue].start_at is None  # already due: start at once
+    assert by_post[soon].start_at == due_soon  # sent with its due time as the ETA, not earlier
+
+
 def test_two_dispatchers_never_claim_the_same_post(db: None) -> None:
     post_ids: list[uuid.UUID] = []
     for _ in range(20):
