@@ -221,7 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grace", type=float, default=60.0, help="wait after the last due time")
     args = parser.parse_args(argv)
 
-    env = {"PUBLISH_CONCURRENCY_PER_ACCOUNT": str(args.concurrency)}
+    env = {
+        "PUBLISH_CONCURRENCY_PER_ACCOUNT": str(args.concurrency),
+        "WORKER_DB_POOL_SIZE": str(args.threads),
+    }
     sandboxes = [sys.executable, "-m", "bench.scheduler", SANDBOXES_FLAG]
     with isolated_stack(
         Path(".data/bench-scheduler"),

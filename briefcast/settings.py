@@ -21,6 +21,9 @@ class Settings(BaseSettings):
 
     # PostgreSQL. Unset means: start the embedded server (see briefcast.embedded).
     database_url: str | None = None
+    # Connections a worker process keeps open: match its thread count, or threads beyond it
+    # open and close a connection (a new PostgreSQL backend) for every session they use.
+    worker_db_pool_size: int = 5
     # Redis server without a db number; db 0 sessions and rate limits, 1 Celery, 2 cache.
     redis_url: str | None = None
 

@@ -103,6 +103,7 @@ class Stack:
             LINKEDIN_API_BASE_URL=self.sandbox_url("linkedin"),
             PYTHONUNBUFFERED="1",
         )
+        env.setdefault("WORKER_DB_POOL_SIZE", str(self.io_threads))  # a connection per thread
         env.update(self.extra_env)
         self.env = env
         say("migrating the database …")

@@ -57,7 +57,11 @@ _worker_engine: tuple[int, Engine] | None = None
 def worker_engine() -> Engine:
     global _worker_engine
     if _worker_engine is None or _worker_engine[0] != os.getpid():
-        engine = create_engine(sync_url(_database_url()), pool_pre_ping=True, pool_size=5)
+        engine = create_engine(
+            sync_url(_database_url()),
+            pool_pre_ping=True,
+            pool_size=get_settings().worker_db_pool_size,
+        )
         _worker_engine = (os.getpid(), engine)
     return _worker_engine[1]
 
