@@ -129,7 +129,8 @@ class Stack:
             ],
             **{
                 worker_io_name(n): [
-                    *celery, "worker", "-n", f"io{n or ''}@%h", "-Q", IO_QUEUES,
+                    *celery, "worker", "-n", f"{worker_io_name(n).removeprefix('worker-')}@%h",
+                    "-Q", IO_QUEUES,
                     "-P", "threads", "-c", str(self.io_threads), "-l", "INFO",
                 ]
                 for n in range(self.io_workers)
@@ -181,13 +182,15 @@ class Stack:
         self.embedded.restart_redis()
 
     def _wait_until_up(self, timeout_s: float = 60) -> None:
-        urls = {
-            "api": f"{self.api_url}/health",
-            "sandbox": f"{self.sandbox_url('instagram')}/_sandbox/records",
-            "linkedin sandbox": f"{self.sandbox_url('linkedin')}/_sandbox/records",
-        }
+        checks = [("api", f"{self.api_url}/health")] + [
+            (
+                f"sandbox-{platform}" if self.sandbox_per_service else "sandbox",
+                f"{self.sandbox_url(platform)}/_sandbox/records",
+            )
+            for platform in ("instagram", "linkedin")
+        ]
         deadline = time.monotonic() + timeout_s
-        for name, url in urls.items():
+        for name, url in checks:
             while True:
                 self.check_alive()
                 try:

@@ -178,10 +178,9 @@ def start_attempt(
     post: Post,
     kind: str,
     request: dict[str, Any],
-    previous: PostAttempt | None = None,
+    previous: PostAttempt | None,
 ) -> PostAttempt:
-    """The next attempt; `previous` is the post's last attempt when the caller has read it."""
-    previous = previous or last_attempt(session, post.id)
+    """The next attempt after `previous`, the post's last one (`last_attempt`), if any."""
     number = previous.number + 1 if previous is not None else 1
     attempt = PostAttempt(post_id=post.id, number=number, kind=kind, request=request)
     session.add(attempt)

@@ -125,14 +125,7 @@ def publish_post(
 
     def save(known: PublishProgress) -> None:
         with session_scope() as s:
-            repo.save_publish_progress(
-                s,
-                post_id,
-                known.container_id,
-                known.platform_post_id,
-                known.permalink,
-                dict(known.extra),
-            )
+            _store_progress(s, post_id, known)
 
     try:
         if refused is not None:
@@ -146,12 +139,9 @@ def publish_post(
         ambiguous = AmbiguousPublishError(f"unexpected {type(exc).__name__}: {exc}")
         return _settle_failure(session_scope, post_id, claim_id, attempt, ambiguous)
     with session_scope() as session:
+        # The ids the publisher returned commit with the outcome (it saved the earlier ones).
+        _store_progress(session, post_id, result)
         post = _settled_post(session, post_id)
-        # The publisher saved these as it learned them; the outcome commits with them.
-        post.container_id = result.container_id
-        post.platform_post_id = result.platform_post_id
-        post.permalink = result.permalink
-        post.publish_progress = dict(result.extra)
         now = datetime.now(UTC)
         post.status = PostStatus.PUBLISHED
         post.published_at = now
@@ -168,6 +158,17 @@ def publish_post(
         )
         repo.refresh_run_status_from_posts(session, post.run_id)
     return PostStatus.PUBLISHED
+
+
+def _store_progress(session: Session, post_id: uuid.UUID, known: PublishProgress) -> None:
+    repo.save_publish_progress(
+        session,
+        post_id,
+        known.container_id,
+        known.platform_post_id,
+        known.permalink,
+        dict(known.extra),
+    )
 
 
 def _settled_post(session: Session, post_id: uuid.UUID) -> Post:
