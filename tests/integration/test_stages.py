@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from briefcast.models import OutboxMessage, Post, PostStatus, RunStatus, StageEvent
+from briefcast.models import OutboxMessage, Post, PostStatus, RunStatus, StageEvent, StageOutcome
 from briefcast.models.repositories import pipeline as repo
 from briefcast.models.session import worker_session
 from briefcast.pipeline.check.service import check_copy
@@ -123,6 +123,31 @@ def test_posts_due_before_the_next_tick_are_claimed_to_start_at_their_due_time(d
     assert later not in by_post
     assert by_post[overdue].start_at is None  # already due: start at once
     assert by_post[soon].start_at == due_soon  # sent with its due time as the ETA, not earlier
+
+
+def test_two_posts_of_one_run_settling_at_once_do_not_deadlock(db: None) -> None:
+    # Each settle first inserts rows that reference the run (a foreign-key share lock on it),
+    # then locks the run to derive its status: both orders at once must queue, not deadlock.
+    run_id, _ = make_run(post_status=PostStatus.PUBLISHING, scheduled_in_s=-1)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def settle(platform: str) -> None:
+        try:
+            with worker_session() as session:
+                repo.finish_stage(session, run_id, "publish", StageOutcome.SUCCEEDED, {}, platform)
+                session.flush()
+                barrier.wait(5)  # both hold their share lock on the run
+                repo.refresh_run_status_from_posts(session, run_id)
+        except BaseException as exc:  # reported below, from the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=settle, args=(p,)) for p in ("instagram", "linkedin")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert errors == []
 
 
 def test_two_dispatchers_never_claim_the_same_post(db: None) -> None:

@@ -17,7 +17,10 @@ from briefcast.models.runs import Brief, Run, RunStatus, StageEvent, StageOutcom
 def get_run(session: Session, run_id: uuid.UUID, *, lock: bool = False) -> Run | None:
     stmt = select(Run).where(Run.id == run_id)
     if lock:
-        stmt = stmt.with_for_update()
+        # FOR NO KEY UPDATE: runs are locked to change their status, never their key, and
+        # this lock, unlike FOR UPDATE, leaves the share locks that rows referencing the run
+        # take (stage events, posts) alone, so two posts settling at once queue, not deadlock.
+        stmt = stmt.with_for_update(key_share=True)
     return session.scalars(stmt).first()
 
 
