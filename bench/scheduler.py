@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from celery import Celery
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,7 @@ from briefcast.models.repositories.tenancy import ensure_organization
 from briefcast.models.runs import Brief, Run, RunStatus
 from briefcast.pipeline.render.images import render_headline_card
 from briefcast.pipeline.render.storage import LocalMediaStore
+from briefcast.settings import Settings
 from briefcast.stack import Stack
 
 PLATFORMS = ("instagram", "linkedin")
@@ -59,6 +61,26 @@ def serve_sandboxes(argv: list[str]) -> None:
     assert defaults is not None
     defaults["container_limit"] = 10**9
     sandbox_main.main(argv)
+
+
+def wait_for_workers(stack: Stack, count: int, timeout_s: float = 120.0) -> None:
+    """Until `count` I/O workers answer a ping: the stack is up once its HTTP services are,
+    but the clock of a scheduler measurement must not start while workers are still booting."""
+    broker = Settings(redis_url=stack.env["REDIS_URL"]).redis_celery_url
+    app = Celery("bench", broker=broker)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            replies = app.control.ping(timeout=1.0)
+            ready = [name for reply in replies for name in reply if name.startswith("io")]
+            if len(ready) >= count:
+                _say(f"{len(ready)} I/O workers answer")
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {len(ready)} of {count} I/O workers came up")
+            time.sleep(0.5)
+    finally:
+        app.close()
 
 
 def insert_posts(stack: Stack, engine: Engine, posts: int, spread_s: float) -> datetime:
@@ -236,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         sandbox_per_service=True,
         sandbox_command=sandboxes,
     ) as (stack, engine):
+        wait_for_workers(stack, args.workers)
         started = time.monotonic()
         first_due = insert_posts(stack, engine, args.posts, args.spread)
         _say(f"inserted {args.posts} scheduled posts in {time.monotonic() - started:.1f} s")
