@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     linkedin_version: str = "202608"
     linkedin_author_urn: str = "urn:li:organization:2414183"
     linkedin_access_token: SecretStr = SecretStr(SANDBOX_TOKEN)
+    # Publish for organizations without a connected account through the account above.
+    # Unset: allowed in development and test (the sandboxes), refused in production, where
+    # it would post to someone else's account; such posts wait for a connected account.
+    allow_settings_account: bool | None = None
 
     # The copy gate: a combined sentiment score below this stops the run for review.
     sentiment_floor: float = -0.25
@@ -108,6 +112,12 @@ class Settings(BaseSettings):
     @property
     def redis_cache_url(self) -> str:
         return self.redis_db_url(2)
+
+    @property
+    def settings_account_allowed(self) -> bool:
+        if self.allow_settings_account is not None:
+            return self.allow_settings_account
+        return self.environment != "production"
 
     @property
     def uses_openai(self) -> bool:

@@ -18,6 +18,10 @@ class Platform(enum.StrEnum):
     INSTAGRAM = "instagram"
     LINKEDIN = "linkedin"
 
+    @property
+    def label(self) -> str:
+        return {"instagram": "Instagram", "linkedin": "LinkedIn"}[self.value]
+
 
 class PostStatus(enum.StrEnum):
     PENDING = "pending"  # waiting for copy, checks and an image

@@ -162,10 +162,14 @@ def dispatch_due() -> int:
             per_account=settings.publish_concurrency_per_account,
             lookahead_s=dispatch.DISPATCH_INTERVAL_S,
         )
+    _send_publish_tasks(claimed)
+    return len(claimed)
+
+
+def _send_publish_tasks(claimed: list[dispatch.Claim]) -> None:
     for claim in claimed:
         # A post due before the next tick starts at its due time, not up to a tick late.
         publish_post.apply_async((str(claim.post_id), str(claim.claim_id)), eta=claim.start_at)
-    return len(claimed)
 
 
 def _media() -> publish.MediaLocator:
@@ -189,14 +193,25 @@ def _post_publisher(session: Session, post: Post) -> Publisher:
 
 @app.task(name="pipeline.publish.post", ignore_result=True, soft_time_limit=60, time_limit=90)
 def publish_post(post_id: str, claim_id: str) -> str | None:
-    return publish.publish_post(
+    settings = get_settings()
+    status = publish.publish_post(
         worker_session,
         uuid.UUID(post_id),
         uuid.UUID(claim_id),
         _post_publisher,
         _media(),
-        get_settings().metric_offsets_s,
+        settings.metric_offsets_s,
     )
+    if status is not None:  # this attempt settled: its account has room for the next post
+        with worker_session() as session:
+            claimed = dispatch.claim_next_for_account(
+                session,
+                uuid.UUID(post_id),
+                settings.publish_lease_s,
+                per_account=settings.publish_concurrency_per_account,
+            )
+        _send_publish_tasks(claimed)
+    return status
 
 
 @app.task(name="pipeline.analytics.collect_due", ignore_result=True)

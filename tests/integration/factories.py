@@ -18,9 +18,10 @@ def make_run(
     captions: dict[str, str] | None = None,
     post_status: PostStatus = PostStatus.PENDING,
     scheduled_in_s: float | None = None,
+    org: str = "factory-org",
 ) -> tuple[uuid.UUID, list[uuid.UUID]]:
     with worker_session() as session:
-        org_id = ensure_organization(session, "factory-org")
+        org_id = ensure_organization(session, org)
         brief = Brief(
             organization_id=org_id,
             topic=topic,
@@ -57,3 +58,26 @@ def make_run(
         session.add_all(posts)
         session.flush()
         return run.id, [post.id for post in posts]
+
+
+def connect_account(
+    org: str,
+    platform: str,
+    account_ref: str = "acct",
+    token: str = "t",  # noqa: S107
+) -> uuid.UUID:
+    """The organization's own connected account on `platform` (its token encrypted)."""
+    from briefcast.models import PlatformAccount
+    from briefcast.security import cipher
+
+    with worker_session() as session:
+        org_id = ensure_organization(session, org)
+        account = PlatformAccount(
+            organization_id=org_id,
+            platform=platform,
+            account_ref=account_ref,
+            token_ciphertext=cipher().encrypt(token),
+        )
+        session.add(account)
+        session.flush()
+        return account.id

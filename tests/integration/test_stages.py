@@ -150,30 +150,6 @@ def test_two_posts_of_one_run_settling_at_once_do_not_deadlock(db: None) -> None
     assert errors == []
 
 
-def test_two_dispatchers_never_claim_the_same_post(db: None) -> None:
-    post_ids: list[uuid.UUID] = []
-    for _ in range(20):
-        post_ids += make_run(post_status=PostStatus.SCHEDULED, scheduled_in_s=-1)[1]
-    barrier = threading.Barrier(2)
-    claimed: list[list[uuid.UUID]] = [[], []]
-
-    def dispatcher(index: int) -> None:
-        with worker_session() as session:
-            barrier.wait()
-            claimed[index] = [
-                c.post_id for c in claim_due_posts(session, lease_s=60, limit=25, per_account=50)
-            ]
-            barrier.wait()  # both hold their row locks at once before either commits
-
-    threads = [threading.Thread(target=dispatcher, args=(i,)) for i in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert not set(claimed[0]) & set(claimed[1])
-    assert sorted(claimed[0] + claimed[1]) == sorted(post_ids)
-
-
 def _lapse(post_id: uuid.UUID, *, attempt_started: bool) -> uuid.UUID:
     """Make the post look claimed by a worker that went silent; returns the old claim id."""
     old_claim = uuid.uuid4()

@@ -126,3 +126,21 @@ def test_redis_db_url_without_redis_raises() -> None:
 def test_uses_openai_only_with_key() -> None:
     assert make().uses_openai is False
     assert make(openai_api_key=SecretStr("sk-test")).uses_openai is True
+
+
+@pytest.mark.parametrize(
+    ("environment", "explicit", "allowed"),
+    [
+        ("development", None, True),
+        ("test", None, True),
+        ("production", None, False),  # would post to someone else's account
+        ("production", True, True),  # an explicit opt-in, e.g. a staging deployment
+        ("development", False, False),
+    ],
+)
+def test_the_settings_account_is_used_only_where_allowed(
+    environment: str, explicit: bool | None, allowed: bool
+) -> None:
+    values = production() if environment == "production" else {"environment": environment}
+    settings = make(**values, allow_settings_account=explicit)
+    assert settings.settings_account_allowed is allowed

@@ -8,50 +8,138 @@ a row whose worker went silent comes back once the lease runs out.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from briefcast.models.accounts import PlatformAccount
 from briefcast.models.outbox import OutboxMessage
 from briefcast.models.posts import MetricSnapshot, Post, PostStatus
 from briefcast.models.runs import Run
 
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
-def lock_due_posts(
+# Every claim of posts for publishing holds this transaction-level advisory lock: the beat
+# tick and the claims made when a publish settles queue on it, so the in-flight count an
+# account's limit is checked against cannot change under a claim (two dispatchers, or a second
+# beat, never exceed it). Claims are a few milliseconds; rows stay SKIP LOCKED for the rest.
+PUBLISH_CLAIM_LOCK = 0x62726366_636C6D  # any fixed 64-bit key; "brcf clm"
+
+
+def hold_publish_claim_lock(session: Session) -> None:
+    session.execute(select(func.pg_advisory_xact_lock(PUBLISH_CLAIM_LOCK)))
+
+
+def _account_key() -> ColumnElement[str]:
+    # The account a post goes out through: its organization's connected account, or, where
+    # settings allow it, the account configured in settings, shared by every organization
+    # without one of its own (one key per platform).
+    return func.coalesce(cast(PlatformAccount.id, String), literal("settings:") + Post.platform)
+
+
+def _with_account(stmt: SelectT) -> SelectT:
+    return stmt.join(Run, Run.id == Post.run_id).outerjoin(
+        PlatformAccount,
+        and_(
+            PlatformAccount.organization_id == Run.organization_id,
+            PlatformAccount.platform == Post.platform,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class DueCandidate:
+    post_id: uuid.UUID
+    account: str
+    in_flight: int  # the account's posts already being published
+
+
+def due_candidates(
     session: Session,
     *,
-    limit: int = 100,
-    now: datetime | None = None,
-    lookahead_s: float = 0.0,
-) -> list[Post]:
-    """Posts due by `now + lookahead_s`, and posts whose publishing lease lapsed, locked for
-    the caller to decide."""
-    now = now or datetime.now(UTC)
-    due_by = now + timedelta(seconds=lookahead_s)
-    due = or_(
-        (Post.status.in_([PostStatus.SCHEDULED, PostStatus.UNKNOWN]))
-        & (Post.scheduled_at <= due_by),
-        (Post.status == PostStatus.PUBLISHING) & (Post.lease_expires_at < now),
+    due_by: datetime,
+    per_account: int,
+    limit: int,
+    same_account_as: uuid.UUID | None = None,
+) -> list[DueCandidate]:
+    """Due posts, fairly: each organization's own posts on a platform are ranked by due time,
+    and the list takes every account's first, then every account's second, … so one
+    organization's backlog never pushes another's due post back. Accounts at their limit get
+    none. `same_account_as` narrows it to that post's organization and platform.
+
+    Hold the claim lock first; lock the chosen rows with `lock_posts` before changing them.
+    """
+    due = Post.status.in_([PostStatus.SCHEDULED, PostStatus.UNKNOWN]) & (
+        Post.scheduled_at <= due_by
     )
+    rank = func.row_number().over(
+        partition_by=(Run.organization_id, Post.platform), order_by=(Post.scheduled_at, Post.id)
+    )
+    ranked = _with_account(
+        select(
+            Post.id,
+            _account_key().label("account"),
+            rank.label("rank"),
+            Post.scheduled_at,
+        ).select_from(Post)
+    ).where(due)
+    if same_account_as is not None:
+        owner = (
+            select(Run.organization_id, Post.platform)
+            .join(Post, Post.run_id == Run.id)
+            .where(Post.id == same_account_as)
+        )
+        ranked = ranked.where(tuple_(Run.organization_id, Post.platform).in_(owner))
+    candidates = ranked.subquery()
+    busy = (
+        _with_account(select(_account_key().label("account"), func.count().label("n")))
+        .select_from(Post)
+        .where(Post.status == PostStatus.PUBLISHING)
+        .group_by("account")
+        .subquery()
+    )
+    in_flight = func.coalesce(busy.c.n, 0)
+    rows = session.execute(
+        select(candidates.c.id, candidates.c.account, in_flight)
+        .outerjoin(busy, busy.c.account == candidates.c.account)
+        .where(candidates.c.rank <= per_account - in_flight)
+        .order_by(candidates.c.rank, candidates.c.scheduled_at)
+        .limit(limit)
+    )
+    return [DueCandidate(post_id, account, n) for post_id, account, n in rows]
+
+
+def lock_posts(session: Session, post_ids: list[uuid.UUID], *, due_by: datetime) -> list[Post]:
+    """Those of `post_ids` still due and not locked by anyone else."""
+    if not post_ids:
+        return []
     return list(
         session.scalars(
             select(Post)
-            .where(due)
-            .order_by(Post.scheduled_at)
-            .limit(limit)
+            .where(
+                Post.id.in_(post_ids),
+                Post.status.in_([PostStatus.SCHEDULED, PostStatus.UNKNOWN]),
+                Post.scheduled_at <= due_by,
+            )
             .with_for_update(skip_locked=True)
         )
     )
 
 
-def publishing_per_platform(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(Post.platform, func.count())
-        .where(Post.status == PostStatus.PUBLISHING)
-        .group_by(Post.platform)
+def lock_lapsed_posts(session: Session, *, now: datetime, limit: int = 100) -> list[Post]:
+    """Posts whose publishing lease ran out: their worker went silent."""
+    return list(
+        session.scalars(
+            select(Post)
+            .where(Post.status == PostStatus.PUBLISHING, Post.lease_expires_at < now)
+            .order_by(Post.lease_expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
     )
-    return {platform: count for platform, count in rows}
 
 
 def claim_due_snapshots(

@@ -69,8 +69,24 @@ class PermanentPublishError(PublishError):
     """Stop with the platform's message: validation, permissions, retired version."""
 
 
+def reconnect_reason(platform: str, message: str) -> str:
+    """What a person reads on a post or account whose token the platform refused."""
+    return f"reconnect the {platform} account: {message}"
+
+
 class AuthPublishError(PermanentPublishError):
     """The token expired or was revoked: a person must reconnect the account."""
+
+    def reason(self, platform: str) -> str:
+        return reconnect_reason(platform, self.message)
+
+
+class AccountUnavailableError(AuthPublishError):
+    """Refused before any platform call: the organization has no usable account on the
+    platform (none connected, or one waiting for a reconnect). The message says what to do."""
+
+    def reason(self, platform: str) -> str:
+        return self.message
 
 
 class AmbiguousPublishError(PublishError):

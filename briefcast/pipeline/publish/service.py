@@ -221,7 +221,7 @@ def _settle_failure(
                 reason = f"gave up after {failures} attempts; last error: {reason}"
         elif isinstance(exc, AuthPublishError):
             post.status = PostStatus.NEEDS_RECONNECT
-            reason = f"reconnect the {post.platform} account: {exc.message}"
+            reason = exc.reason(post.platform)
             attempt_outcome = AttemptOutcome.AUTH
             run = repo.get_run(session, post.run_id)
             if run is not None:  # every post of this account waits, not just this one

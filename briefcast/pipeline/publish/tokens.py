@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from briefcast.models.repositories import accounts as accounts_repo
-from briefcast.pipeline.adapters.publisher import PublishError
+from briefcast.pipeline.adapters.publisher import PublishError, reconnect_reason
 from briefcast.pipeline.publish.registry import instagram_account_publisher
 from briefcast.security import cipher
 
@@ -38,7 +38,7 @@ def refresh_due_tokens(session_scope: SessionScope, now: datetime | None = None)
         except PublishError as exc:
             with session_scope() as session:
                 accounts_repo.mark_needs_reconnect_by_id(
-                    session, account_id, f"reconnect the instagram account: {exc.message}"
+                    session, account_id, reconnect_reason("instagram", exc.message)
                 )
             continue
         with session_scope() as session:
