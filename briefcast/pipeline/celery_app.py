@@ -8,6 +8,7 @@ from celery import Celery
 from celery.signals import worker_process_init
 
 from briefcast.models.session import reset_worker_engine
+from briefcast.pipeline.fairness import PRIORITY_STEPS
 from briefcast.pipeline.publish.dispatch import DISPATCH_INTERVAL_S
 from briefcast.pipeline.queues import QUEUES, ROUTES, TaskQueue
 from briefcast.settings import get_settings
@@ -38,7 +39,11 @@ def configure(app: Celery) -> None:
     app.conf.update(
         broker_url=url,
         result_backend=url if settings.redis_url else "cache+memory://",
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        # One list per priority level, so each organization's fair share is its own level.
+        broker_transport_options={
+            "visibility_timeout": VISIBILITY_TIMEOUT_S,
+            "priority_steps": PRIORITY_STEPS,
+        },
         broker_connection_retry_on_startup=True,
         task_queues=QUEUES,
         task_default_queue=TaskQueue.DEFAULT.value,

@@ -22,6 +22,7 @@ from briefcast.models.posts import Post
 from briefcast.models.repositories import pipeline as repo
 from briefcast.models.runs import RunStatus, StageOutcome
 from briefcast.models.session import worker_session
+from briefcast.pipeline import fairness
 from briefcast.pipeline.adapters.publisher import Publisher
 from briefcast.pipeline.analytics import service as analytics
 from briefcast.pipeline.canvas import build_render_canvas, build_run_canvas
@@ -89,13 +90,18 @@ def _in_session(fn: Callable[..., T], *args: Any) -> T:
 @app.task(name="pipeline.runs.start", ignore_result=True)
 def start_run(run_id: str, post_ids: list[str]) -> None:
     """The `run.submitted` event: launch the run's canvas (stages are idempotent)."""
-    build_run_canvas(run_id, post_ids).apply_async()
+    build_run_canvas(run_id, post_ids, _fair_priority(run_id)).apply_async()
 
 
 @app.task(name="pipeline.runs.resume", ignore_result=True)
 def resume_run(run_id: str, post_ids: list[str]) -> None:
     """The `run.approved` event: a person approved the copy; render, schedule, publish."""
-    build_render_canvas(run_id, post_ids).apply_async()
+    build_render_canvas(run_id, post_ids, _fair_priority(run_id)).apply_async()
+
+
+def _fair_priority(run_id: str) -> int:
+    backlog = _in_session(repo.organization_backlog, uuid.UUID(run_id))
+    return fairness.priority_for_backlog(backlog)
 
 
 @app.task(name="pipeline.copy.generate", bind=True, ignore_result=True)

@@ -6,6 +6,7 @@ import pytest
 from celery.canvas import Signature, _chain, _chord
 
 from briefcast.pipeline.canvas import build_run_canvas
+from briefcast.pipeline.fairness import priority_for_backlog
 
 RUN = "8f2b7d1c-0000-4000-8000-000000000001"
 POSTS = [
@@ -75,3 +76,17 @@ def test_canvas_tasks_are_registered_pipeline_tasks() -> None:
     for step in (generate, check, *fan_out.tasks, fan_out.body):
         assert step.task in app.tasks
         assert step.app is app or step.type.app is app
+
+
+def test_every_task_of_a_run_carries_its_fair_share_priority() -> None:
+    generate, check, fan_out = parts(build_run_canvas(RUN, POSTS, priority=6))
+    steps = [generate, check, *fan_out.tasks, fan_out.body]
+    assert [step.options.get("priority") for step in steps] == [6] * len(steps)
+
+
+@pytest.mark.parametrize(
+    ("backlog", "priority"),
+    [(0, 0), (1, 0), (2, 1), (3, 2), (4, 2), (5, 3), (8, 3), (9, 4), (50, 6), (256, 8), (10**6, 9)],
+)
+def test_each_doubling_of_a_backlog_costs_one_priority_step(backlog: int, priority: int) -> None:
+    assert priority_for_backlog(backlog) == priority

@@ -9,6 +9,7 @@ from celery import Celery
 
 import briefcast.pipeline.tasks  # noqa: F401  (registers the tasks)
 from briefcast.pipeline.celery_app import VISIBILITY_TIMEOUT_S, app, configure
+from briefcast.pipeline.fairness import PRIORITY_STEPS
 from briefcast.pipeline.queues import QUEUES, ROUTES, TaskQueue
 
 EXPECTED_QUEUE = {
@@ -127,7 +128,10 @@ def test_configure_fresh_app_without_redis(monkeypatch: pytest.MonkeyPatch) -> N
         configure(fresh)
         assert fresh.conf.broker_url == "memory://"
         assert fresh.conf.result_backend == "cache+memory://"
-        assert fresh.conf.broker_transport_options == {"visibility_timeout": VISIBILITY_TIMEOUT_S}
+        assert fresh.conf.broker_transport_options == {
+            "visibility_timeout": VISIBILITY_TIMEOUT_S,
+            "priority_steps": PRIORITY_STEPS,  # a level per step: fair shares need them all
+        }
     finally:
         get_settings.cache_clear()
 

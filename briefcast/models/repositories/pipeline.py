@@ -24,6 +24,21 @@ def get_run(session: Session, run_id: uuid.UUID, *, lock: bool = False) -> Run |
     return session.scalars(stmt).first()
 
 
+# A run in one of these still has content or image work ahead of it.
+_BEFORE_PUBLISHING = (
+    RunStatus.ACCEPTED, RunStatus.GENERATING, RunStatus.CHECKING, RunStatus.RENDERING,
+)  # fmt: skip
+
+
+def organization_backlog(session: Session, run_id: uuid.UUID) -> int:
+    """How many runs of this run's organization (this one included) are before publishing."""
+    owner = select(Run.organization_id).where(Run.id == run_id).scalar_subquery()
+    count = session.scalar(
+        select(func.count()).where(Run.organization_id == owner, Run.status.in_(_BEFORE_PUBLISHING))
+    )
+    return count or 0
+
+
 def get_brief(session: Session, brief_id: uuid.UUID) -> Brief | None:
     return session.get(Brief, brief_id)
 
