@@ -10,6 +10,8 @@ import re
 import string
 import threading
 import time
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -254,6 +256,42 @@ class RecordStore:
     def clear(self) -> None:
         with self._lock:
             self._records.clear()
+
+
+class Accounts:
+    """Which account each access token acts as: an Instagram user id or a LinkedIn author URN.
+
+    A real token belongs to one account (§2.1, §3.4), so a platform keys its limits to the
+    account and refuses a token used on another's objects. The configured accounts are there
+    from the start; the ones a test registers at run time go at a reset.
+    """
+
+    def __init__(self, configured: Mapping[str, str]) -> None:
+        self._lock = threading.Lock()
+        self._configured = dict(configured)
+        self._owners = dict(configured)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._owners = dict(self._configured)
+
+    def owner(self, token: str | None) -> str | None:
+        with self._lock:
+            return None if token is None else self._owners.get(token)
+
+    def register(self, token: str, account: str) -> bool:
+        """True when the token is new; ValueError when it already acts as another account."""
+        with self._lock:
+            current = self._owners.get(token)
+            if current is not None and current != account:
+                raise ValueError("this token already belongs to another account")
+            self._owners[token] = account
+            return current is None
+
+    def tokens_per_account(self) -> dict[str, int]:
+        """Account → how many tokens act as it; never the tokens themselves."""
+        with self._lock:
+            return dict(Counter(self._owners.values()))
 
 
 @dataclass

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException, Response
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,6 +17,7 @@ from briefcast.sandbox import instagram_rules, linkedin_rules, openai_rules
 from briefcast.sandbox.common import (
     CHAOS_OUTCOMES,
     RECORDED_HEADERS,
+    Accounts,
     ChaosSpec,
     Fault,
     SandboxCore,
@@ -336,5 +338,31 @@ def control_router(
         if spec.advance_s is not None:
             core.clock.advance(spec.advance_s)
         return {"now": core.clock.now()}
+
+    return router
+
+
+def accounts_router(accounts: Accounts, field: str, shape: re.Pattern[str]) -> APIRouter:
+    """`POST /_sandbox/accounts` `{"token": …, field: …}` adds an account the platform knows;
+    `GET` lists the accounts (never the tokens). `field` names the account as the platform
+    does: `user_id` (Instagram) or `author` (LinkedIn), which must match `shape`."""
+    router = APIRouter(prefix=CONTROL_PREFIX)
+
+    @router.post("/accounts", status_code=201)
+    def register(body: dict[str, str], response: Response) -> dict[str, str]:
+        token, account = body.get("token", ""), body.get(field, "")
+        if not token or not shape.fullmatch(account):
+            raise HTTPException(400, f"give a token and a {field} matching {shape.pattern}")
+        try:
+            new = accounts.register(token, account)
+        except ValueError as exc:
+            raise HTTPException(409, str(exc)) from exc
+        if not new:
+            response.status_code = 200  # the same token and account again: nothing changed
+        return {field: account}
+
+    @router.get("/accounts")
+    def listing() -> list[dict[str, Any]]:
+        return [{field: a, "tokens": n} for a, n in accounts.tokens_per_account().items()]
 
     return router

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import ssl
 import time
-from collections.abc import Iterable
-from dataclasses import asdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
 
@@ -18,7 +18,13 @@ from pydantic import BaseModel
 
 from briefcast.sandbox import instagram_rules as rules
 from briefcast.sandbox.common import Clock, IdGen, SandboxCore, parse_body
-from briefcast.sandbox.control import CONTROL_PREFIX, SandboxApp, control_router, current_record
+from briefcast.sandbox.control import (
+    CONTROL_PREFIX,
+    SandboxApp,
+    accounts_router,
+    control_router,
+    current_record,
+)
 from briefcast.sandbox.instagram_state import (
     QUOTA_WINDOW_S,
     STATUS_TEXT,
@@ -27,16 +33,32 @@ from briefcast.sandbox.instagram_state import (
     InstagramState,
     Media,
 )
-from briefcast.settings import SANDBOX_TOKEN
+from briefcast.settings import SANDBOX_TOKEN, Settings
 
 DEFAULT_VERSION = "v25.0"  # §2.1 latest
 VERSIONED = re.compile(r"^/v\d+\.\d+(/|$)")
 MEDIA_FIELDS = {"id", "caption", "media_type", "media_url", "permalink", "timestamp"}
 MEDIA_FIELDS |= {"like_count", "comments_count", "username", "owner"}
+DEFAULT_USER_ID: str = Settings.model_fields["instagram_user_id"].default
+IG_USER_ID = re.compile(r"\d+")  # §2.1 all ids are numeric strings
 
 
 class ExpireTokenIn(BaseModel):
     token: str
+
+
+@dataclass
+class Call:
+    """One Graph request: its parameters, the token and the IG user that token acts as."""
+
+    params: dict[str, str]
+    token: str
+    user: str
+
+    def own(self, ig_user_id: str, method: str = "get") -> None:
+        """A token acts for its own user only; another user's edges are code 100/33."""
+        if ig_user_id != self.user:
+            raise rules.unknown_object(ig_user_id, method)
 
 
 def _graph_time(epoch_s: float) -> str:  # §2.7 "2021-08-13T08:25:28+0000"
@@ -66,6 +88,8 @@ def _tls_context() -> ssl.SSLContext:
 def create_app(
     *,
     access_token: str = SANDBOX_TOKEN,
+    user_id: str = DEFAULT_USER_ID,
+    accounts: Mapping[str, str] | None = None,
     quota_total: int = 100,
     finish_after_polls: int = 0,
     seed: int = 0,
@@ -79,10 +103,13 @@ def create_app(
 ) -> SandboxApp:
     """The Graph sandbox ([I] knobs per §0: configurable, documented here).
 
+    `access_token` acts as the IG user `user_id`; `accounts` maps more tokens to their users
+    and `POST /_sandbox/accounts` adds one at run time. `quota_total` (§2.6) and
+    `container_limit` (§2.3) are each user's own, per rolling 24 h.
     A container turns FINISHED once it has been polled `finish_after_polls` times AND
-    `finish_after_s` sandbox-clock seconds have passed (§2.4). `container_limit` caps containers
-    per rolling 24 h (§2.3). Insights answer empty `data` until `insights_delay_s` after
-    publishing, then code 10 when the media's reach is under `insights_min_reach` (§2.8).
+    `finish_after_s` sandbox-clock seconds have passed (§2.4). Insights answer empty `data`
+    until `insights_delay_s` after publishing, then code 10 when the media's reach is under
+    `insights_min_reach` (§2.8).
     `expired_tokens` get the 190/463 envelope (§2.10); `POST /_sandbox/tokens/expire`
     expires one more at run time.
     """
@@ -95,6 +122,7 @@ def create_app(
         insights_delay_s=insights_delay_s,
         insights_min_reach=insights_min_reach,
         expired_tokens=frozenset(expired_tokens),
+        accounts={access_token: user_id, **(accounts or {})},
     )
     state = InstagramState(core, config)
     app = SandboxApp(core, _unversion, title="Instagram Graph sandbox")
@@ -105,6 +133,7 @@ def create_app(
             return [asdict(m) for m in state.media.values()]
 
     app.include_router(control_router(core, posts, state.reset))
+    app.include_router(accounts_router(state.accounts, "user_id", IG_USER_ID))
 
     @app.post(f"{CONTROL_PREFIX}/tokens/expire")
     def expire_token(spec: ExpireTokenIn) -> dict[str, float]:
@@ -118,7 +147,7 @@ def create_app(
         body = exc.envelope(state.traces.token(23, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn-_"))
         return JSONResponse(body, status_code=exc.status)
 
-    async def params(request: Request) -> dict[str, str]:
+    async def params(request: Request) -> Call:
         """§2.1: params from query, urlencoded/multipart form or JSON; token three ways."""
         merged = dict(request.query_params)
         body = parse_body(request.headers.get("content-type", ""), await request.body())
@@ -130,21 +159,22 @@ def create_app(
             token = bearer.strip()
         if token is not None and token in state.expired:  # §2.10 190/463 expired session
             raise rules.expired_token(state.expired[token], core.clock.now())
-        if token != access_token:
+        user = state.accounts.owner(token)
+        if token is None or user is None:
             raise rules.bad_token()
-        return merged
+        return Call(merged, token, user)
 
     @app.get("/{ver}/refresh_access_token")
     async def refresh_access_token(request: Request) -> dict[str, Any]:
         """§2.12: a long-lived token, not expired, is refreshed for 60 days from now.
 
         Registered before `/{ver}/{media_id}` so the path is not read as a media id. The
-        sandbox knows one token, so the refreshed token is that same string.
+        refreshed token is the same string, so it keeps acting as the same user.
         """
-        p = await params(request)
-        if p.get("grant_type") != "ig_refresh_token":
+        call = await params(request)
+        if call.params.get("grant_type") != "ig_refresh_token":
             raise rules.missing_param("grant_type=ig_refresh_token")
-        return {"access_token": access_token, "token_type": "bearer", "expires_in": TOKEN_TTL_S}
+        return {"access_token": call.token, "token_type": "bearer", "expires_in": TOKEN_TTL_S}
 
     async def fetch_image(url: str) -> bytes:
         """§2.3: Meta downloads `image_url` itself at creation time."""
@@ -166,7 +196,9 @@ def create_app(
 
     @app.post("/{ver}/{ig_user_id}/media")
     async def create_container(ig_user_id: str, request: Request) -> dict[str, str]:
-        p = await params(request)  # §2.3
+        call = await params(request)  # §2.3
+        call.own(ig_user_id, "post")
+        p = call.params
         image_url = p.get("image_url")
         if not image_url:
             raise rules.missing_param("image_url")
@@ -186,7 +218,9 @@ def create_app(
 
     @app.post("/{ver}/{ig_user_id}/media_publish")
     async def publish(ig_user_id: str, request: Request) -> dict[str, str]:
-        p = await params(request)  # §2.5
+        call = await params(request)  # §2.5
+        call.own(ig_user_id, "post")
+        p = call.params
         creation_id = p.get("creation_id")
         if not creation_id:
             raise rules.missing_param("creation_id")
@@ -201,7 +235,7 @@ def create_app(
                 raise rules.expired_container()
             if status != "FINISHED":
                 raise rules.not_ready()
-            if state.quota_usage() >= config.quota_total:  # §2.6 enforced at media_publish
+            if state.quota_usage(ig_user_id) >= config.quota_total:  # §2.6 at media_publish
                 raise rules.quota_reached()
             now = core.clock.now()
             mid = core.ids.digits(17, "18")
@@ -216,7 +250,7 @@ def create_app(
                 container_id=c.id,
             )
             c.media_id = mid
-            state.publish_times.append(now)
+            state.publish_times[ig_user_id].append(now)
         current_record(request.scope)["publish"] = {
             "platform_post_id": mid,
             "container_id": c.id,
@@ -225,16 +259,19 @@ def create_app(
         return {"id": mid}
 
     @app.get("/{ver}/{ig_user_id}/content_publishing_limit")
-    async def publishing_limit(request: Request) -> dict[str, Any]:
-        p = await params(request)  # §2.6
-        row: dict[str, Any] = {"quota_usage": state.quota_usage()}
-        if "config" in _fields(p, "quota_usage"):
+    async def publishing_limit(ig_user_id: str, request: Request) -> dict[str, Any]:
+        call = await params(request)  # §2.6
+        call.own(ig_user_id)
+        row: dict[str, Any] = {"quota_usage": state.quota_usage(ig_user_id)}
+        if "config" in _fields(call.params, "quota_usage"):
             row["config"] = {"quota_total": config.quota_total, "quota_duration": QUOTA_WINDOW_S}
         return {"data": [row]}
 
     @app.get("/{ver}/{ig_user_id}/media")
     async def list_media(ig_user_id: str, request: Request) -> dict[str, Any]:
-        p = await params(request)  # §2.7, newest first
+        call = await params(request)  # §2.7, newest first
+        call.own(ig_user_id)
+        p = call.params
         fields, limit = _fields(p), max(1, min(int(p.get("limit", "25")), 100))
         start = int(p.get("after", "0") or 0)
         with core.lock:
@@ -249,15 +286,15 @@ def create_app(
 
     @app.get("/{ver}/{media_id}/insights")
     async def insights(media_id: str, request: Request) -> dict[str, Any]:
-        p = await params(request)  # §2.8
-        metrics = [m.strip() for m in p.get("metric", "").split(",") if m.strip()]
+        call = await params(request)  # §2.8
+        metrics = [m.strip() for m in call.params.get("metric", "").split(",") if m.strip()]
         if not metrics:
             raise rules.missing_param("metric")
         for i, metric in enumerate(metrics):
             if metric not in rules.FEED_METRICS:
                 raise rules.unsupported_metric(i)
         media = state.media.get(media_id)
-        if media is None:
+        if media is None or media.owner != call.user:
             raise rules.unknown_object(media_id)
         if core.clock.now() - media.published_at < config.insights_delay_s:
             return {"data": []}  # §2.8: missing data is an empty set, not 0
@@ -280,18 +317,20 @@ def create_app(
 
     @app.get("/{ver}/{node_id}")
     async def get_node(node_id: str, request: Request) -> dict[str, Any]:
-        p = await params(request)
-        fields = _fields(p)
+        call = await params(request)
+        fields = _fields(call.params)
         with core.lock:
-            if node_id in state.containers:  # §2.4: each status read counts as a poll
-                c = state.containers[node_id]
+            # Another user's container or media reads as missing, as on a user's edges.
+            c = state.containers.get(node_id)
+            if c is not None and c.owner == call.user:  # §2.4: each status read is a poll
                 code = state.status_code(c)
                 if "status_code" in fields or "status" in fields:
                     c.polls += 1
                 view = {"id": c.id, "status_code": code, "status": STATUS_TEXT[code]}
                 return {k: v for k, v in view.items() if k in fields or k == "id"}
-            if node_id in state.media:
-                return _media_view(state.media[node_id], fields)
+            media = state.media.get(node_id)
+            if media is not None and media.owner == call.user:
+                return _media_view(media, fields)
         raise rules.unknown_object(node_id)
 
     return app

@@ -82,11 +82,13 @@ def missing_param(name: str) -> GraphError:  # §2.10 code 100 [I wording]
     return GraphError(100, f"(#100) The parameter {name} is required")
 
 
-def unknown_object(node_id: str) -> GraphError:
+def unknown_object(node_id: str, method: str = "get") -> GraphError:
+    """Graph's code 100/33 [I wording]: one answer for an object that does not exist and one
+    the token may not use (another user's), so a token cannot probe other accounts."""
     return GraphError(
         100,
-        f"Unsupported get request. Object with ID '{node_id}' does not exist, cannot be loaded "
-        "due to missing permissions, or does not support this operation.",
+        f"Unsupported {method} request. Object with ID '{node_id}' does not exist, cannot be "
+        "loaded due to missing permissions, or does not support this operation.",
         subcode=33,
         type="GraphMethodException",
     )

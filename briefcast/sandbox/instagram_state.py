@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
-from briefcast.sandbox.common import IdGen, SandboxCore
+from briefcast.sandbox.common import Accounts, IdGen, SandboxCore
 
 DAY_S = 24 * 3600
 CONTAINER_TTL_S = DAY_S  # §2.3 "Containers expire after 24 hours"
@@ -55,6 +56,8 @@ class InstagramConfig:
     insights_delay_s: float = 0.0  # §2.8: data can lag up to 48 h; empty `data` until then
     insights_min_reach: int = 0  # §2.8: below this reach, code 10 "Not enough viewers"
     expired_tokens: frozenset[str] = field(default_factory=frozenset)
+    # token → the IG user it acts as; the quota and the container cap are per user (§2.3, §2.6)
+    accounts: dict[str, str] = field(default_factory=dict)
 
 
 class InstagramState:
@@ -62,15 +65,17 @@ class InstagramState:
         self.core = core
         self.config = config
         self.traces = IdGen(core.ids.seed + 1)  # fbtrace ids must not shift the object ids
+        self.accounts = Accounts(config.accounts)
         self.reset()
 
     def reset(self) -> None:
         self.containers: dict[str, Container] = {}
         self.media: dict[str, Media] = {}
-        self.publish_times: list[float] = []
+        self.publish_times: defaultdict[str, list[float]] = defaultdict(list)  # per IG user
         # token → when it expired (epoch s); configured ones count as expired since the start.
         self.expired: dict[str, float] = dict.fromkeys(self.config.expired_tokens, 0.0)
         self.traces.reset()
+        self.accounts.reset()
 
     def status_code(self, c: Container) -> str:
         """§2.4 state machine: PUBLISHED, else EXPIRED at 24 h, else FINISHED once both the
@@ -87,8 +92,8 @@ class InstagramState:
         now = self.core.clock.now()
         return sum(1 for t in times if now - window_s < t <= now)
 
-    def quota_usage(self) -> int:  # §2.6 moving window, not a daily reset
-        return self._in_window(self.publish_times, QUOTA_WINDOW_S)
+    def quota_usage(self, owner: str) -> int:  # §2.6 moving window per user, no daily reset
+        return self._in_window(self.publish_times[owner], QUOTA_WINDOW_S)
 
     def containers_in_window(self, owner: str) -> int:  # §2.3 rolling 24 h
         times = [c.created_at for c in self.containers.values() if c.owner == owner]

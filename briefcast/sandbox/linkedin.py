@@ -13,17 +13,18 @@ from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
 from briefcast.sandbox import linkedin_rules as rules
-from briefcast.sandbox.common import Clock, IdGen, SandboxCore
-from briefcast.sandbox.control import SandboxApp, control_router, current_record
+from briefcast.sandbox.common import Accounts, Clock, IdGen, SandboxCore
+from briefcast.sandbox.control import SandboxApp, accounts_router, control_router, current_record
 from briefcast.sandbox.linkedin_analytics import analytics_router
 from briefcast.sandbox.linkedin_throttle import DailyThrottle, endpoint_key
-from briefcast.settings import SANDBOX_TOKEN
+from briefcast.settings import SANDBOX_TOKEN, Settings
 
 # §3.1: versions retire after about a year; the sandbox accepts a configured window.
 DEFAULT_ACTIVE_VERSIONS = tuple(f"2025{m:02d}" for m in range(9, 13)) + tuple(
     f"2026{m:02d}" for m in range(1, 9)
 )
 UPLOAD_TTL_MS = 3600 * 1000  # uploadUrlExpiresAt: epoch ms (§3.3) [I: one hour]
+DEFAULT_AUTHOR: str = Settings.model_fields["linkedin_author_urn"].default
 
 
 @dataclass
@@ -39,9 +40,10 @@ class ImageAsset:
 
 
 class LinkedInState:
-    def __init__(self, core: SandboxCore, throttle: DailyThrottle) -> None:
+    def __init__(self, core: SandboxCore, throttle: DailyThrottle, accounts: Accounts) -> None:
         self.core = core
         self.throttle = throttle
+        self.accounts = accounts  # token → the author URN its member posts as
         self.reset()
 
     def reset(self) -> None:
@@ -50,22 +52,28 @@ class LinkedInState:
         self.posts: dict[str, rules.Post] = {}
         self.deleted: dict[str, rules.Post] = {}
         self.throttle.reset()
+        self.accounts.reset()
 
     def now_ms(self) -> int:
         return int(self.core.clock.now() * 1000)
 
 
-def _bearer(request: Request, token: str) -> None:
+def _bearer(request: Request, accounts: Accounts) -> str:
+    """The author URN the bearer token's member posts as; 401 for no token or an unknown one."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise rules.empty_token()
-    if value.strip() != token:
+    author = accounts.owner(value.strip())
+    if author is None:
         raise rules.bad_token()
+    return author
 
 
 def create_app(
     *,
     access_token: str = SANDBOX_TOKEN,
+    author: str = DEFAULT_AUTHOR,
+    accounts: Mapping[str, str] | None = None,
     active_versions: Iterable[str] = DEFAULT_ACTIVE_VERSIONS,
     processing_reads: int = 0,
     duplicate_window_s: float = 24 * 3600,
@@ -78,10 +86,13 @@ def create_app(
     `duplicate_window_s`: how long the same author+commentary+media counts as a duplicate [I].
     `app_daily_limits` / `member_daily_limits`: calls per UTC day keyed by endpoint, e.g.
     `{"POST /rest/posts": 100}`; the member is the bearer token (§3.8; no published numbers).
+    `access_token` posts as `author`; `accounts` maps more tokens to their authors and
+    `POST /_sandbox/accounts` adds one at run time. A post as any other author is a 403.
     """
     core = SandboxCore(clock=clock or Clock(), ids=IdGen(seed))
     throttle = DailyThrottle(core.clock, app_daily_limits, member_daily_limits)
-    state = LinkedInState(core, throttle)
+    accounts_by_token = Accounts({access_token: author, **(accounts or {})})
+    state = LinkedInState(core, throttle, accounts_by_token)
     versions = frozenset(active_versions)
     app = SandboxApp(core, title="LinkedIn REST sandbox")
     app.state.sandbox = state
@@ -91,6 +102,7 @@ def create_app(
             return [asdict(p) for p in state.posts.values()]
 
     app.include_router(control_router(core, posts, state.reset))
+    app.include_router(accounts_router(state.accounts, "author", rules.AUTHOR))
 
     @app.exception_handler(rules.LinkedInError)
     async def linkedin_error(_: Request, exc: Exception) -> JSONResponse:
@@ -99,7 +111,7 @@ def create_app(
 
     def rest_headers(request: Request) -> None:
         """§3.1: token, then LinkedIn-Version in the active set, then Rest.li 2.0.0."""
-        _bearer(request, access_token)
+        request.state.author = _bearer(request, state.accounts)
         version = request.headers.get("linkedin-version")
         if not version:
             raise rules.missing_version()
@@ -145,7 +157,7 @@ def create_app(
 
     @app.put("/dms-uploads/{upload_id}", status_code=201)
     async def upload(upload_id: str, request: Request) -> Response:
-        _bearer(request, access_token)  # §3.2 [I]: the PUT carries the token
+        _bearer(request, state.accounts)  # §3.2 [I]: the PUT carries the token
         data = await request.body()
         with core.lock:
             urn = state.uploads.get(upload_id)
@@ -189,6 +201,9 @@ def create_app(
     async def create_post(request: Request) -> Response:
         body = await json_body(request)
         post = rules.validate_post(body, state.images, state.now_ms())
+        if post.author != request.state.author:  # §3.4: a member posts only as its own author
+            version = request.headers["linkedin-version"]
+            raise rules.access_denied("partnerApiPostsExternal.CREATE", version)
         key = (post.author, " ".join(post.sent_commentary.split()), post.media_id)
         with core.lock:
             # §3.10 duplicate detection; deleted posts still count (ghost URNs).

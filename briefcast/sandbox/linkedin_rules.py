@@ -83,6 +83,20 @@ def throttled() -> LinkedInError:  # §3.7 captured 429; §3.8: no Retry-After i
     )
 
 
+def access_denied(resource_method: str, version: str) -> LinkedInError:
+    """§3.7 captured 403: "<resource>.<METHOD>.<version>", version as YYYYMM01 (202304 →
+    20230401 in the capture). The resource name for posts is [I]."""
+    return LinkedInError(
+        403,
+        {
+            "status": 403,
+            "serviceErrorCode": 100,
+            "code": "ACCESS_DENIED",
+            "message": f"Not enough permissions to access: {resource_method}.{version[:6]}01",
+        },
+    )
+
+
 def illegal_argument(message: str) -> LinkedInError:  # §3.7 captured 400 shape
     return LinkedInError(400, {"status": 400, "code": "ILLEGAL_ARGUMENT", "message": message})
 
