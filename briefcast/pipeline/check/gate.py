@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from better_profanity import profanity
-
+from briefcast.pipeline.check.profanity import contains_profanity
 from briefcast.pipeline.check.sentiment import score
 
 
@@ -46,12 +45,6 @@ def _found(text: str, words: Sequence[str]) -> list[str]:
     return sorted(hits)
 
 
-@lru_cache(maxsize=1)
-def _profanity_loaded() -> bool:
-    profanity.load_censor_words()
-    return True
-
-
 def judge(text: str, rules: GateRules, flagged_categories: Sequence[str] = ()) -> Verdict:
     """Everything wrong with a text, or no reasons when it may be published."""
     reasons: list[str] = []
@@ -64,8 +57,7 @@ def judge(text: str, rules: GateRules, flagged_categories: Sequence[str] = ()) -
         reasons.append(f"uses words the brand avoids: {', '.join(avoided)}")
     if named := _found(text, rules.competitors):
         reasons.append(f"names a competitor: {', '.join(named)}")
-    _profanity_loaded()
-    if profanity.contains_profanity(text):
+    if contains_profanity(text):
         reasons.append("contains profanity")
     if flagged_categories:
         reasons.append(f"moderation flagged it: {', '.join(flagged_categories)}")
