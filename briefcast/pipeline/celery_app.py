@@ -59,8 +59,10 @@ def configure(app: Celery) -> None:
         task_soft_time_limit=60,
         task_time_limit=90,
         task_track_started=True,
+        # Flower lists a task from the worker's events (received, started, done); a "sent"
+        # event too would be one more Redis publish for every task of every run.
         worker_send_task_events=True,
-        task_send_sent_event=True,
+        task_send_sent_event=False,
         beat_schedule=beat_schedule(),
         timezone="UTC",
     )
