@@ -21,4 +21,9 @@ RUN mkdir -p /data/media && chown -R briefcast /data
 USER briefcast
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health').status != 200)"
-CMD ["uvicorn", "briefcast.api.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+# The same server command as `briefcast dev` (briefcast/stack.py: api_command): uvicorn's CLI
+# through briefcast.api.serve (TCP_NODELAY and SO_REUSEPORT for several workers), no access
+# log, and one worker process per CPU the container may use unless API_WORKERS says otherwise.
+# Each worker keeps up to 20 PostgreSQL connections (briefcast/models/session.py).
+ENV API_WORKERS=""
+CMD ["sh", "-c", "exec python -m briefcast.api.serve briefcast.api.app:create_app --factory --host 0.0.0.0 --port 8000 --proxy-headers --no-access-log --workers \"${API_WORKERS:-$(nproc)}\""]

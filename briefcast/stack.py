@@ -28,6 +28,36 @@ IO_QUEUES = "content,publishing,analytics,default"
 SANDBOX_SERVICES = ("instagram", "linkedin", "openai")
 
 
+def cpu_count() -> int:
+    """The CPUs this process may run on (a container's limit, not the host's count)."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def api_workers(env: dict[str, str] | None = None) -> int:
+    """Uvicorn worker processes for the API: `API_WORKERS`, else one per CPU.
+
+    The ingress is CPU-bound Python (one event loop per process), so one process per core is
+    what lets it use the machine; the lifespan (engine, Redis client, relay) runs once per
+    process, and every process serves `/media` from the same directory.
+    """
+    value = (env if env is not None else os.environ).get("API_WORKERS", "").strip()
+    if value:
+        return max(1, int(value))
+    return cpu_count()
+
+
+def api_command(
+    app: str, port: int, *, workers: int, host: str = "127.0.0.1", factory: bool = True
+) -> list[str]:
+    """The uvicorn command line of the API (`briefcast.api.serve` is uvicorn's CLI with the
+    `--workers` TCP_NODELAY fix); the ingress benchmark serves its hello-world app with exactly
+    the same command, so the two are compared on the same server."""
+    return [
+        sys.executable, "-m", "briefcast.api.serve", app, *(["--factory"] if factory else []),
+        "--host", host, "--port", str(port), "--no-access-log", "--workers", str(workers),
+    ]  # fmt: skip
+
+
 def worker_io_name(n: int) -> str:
     """`worker-io`, then `worker-io-2`, … for the extra I/O worker processes."""
     return "worker-io" if n == 0 else f"worker-io-{n + 1}"
@@ -61,9 +91,12 @@ class Stack:
     ig_quota_total: int | None = None
     # Settings for every child (e.g. PUBLISH_LEASE_S), applied over the environment.
     extra_env: dict[str, str] = field(default_factory=dict)
-    io_threads: int = 8
+    # Threads per I/O worker: its tasks mostly wait on model and platform APIs, so a process
+    # keeps many in flight (a brief holds a thread for about a second in all, against the
+    # sandboxes; far longer against the real OpenAI).
+    io_threads: int = 16
     # More I/O worker processes on the same queues: how Celery scales past one process's GIL.
-    io_workers: int = 1
+    io_workers: int = field(default_factory=cpu_count)
     # One sandbox process per service instead of all three in one (for load, not for tests).
     sandbox_per_service: bool = False
     # Replaces `python -m briefcast.sandbox` (the same arguments follow), e.g. for sandboxes
@@ -123,10 +156,9 @@ class Stack:
         else:
             commands = {"sandbox": sandbox}
         commands |= {
-            "api": [
-                python, "-m", "uvicorn", "briefcast.api.app:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(self.ports.api), "--no-access-log",
-            ],
+            "api": api_command(
+                "briefcast.api.app:create_app", self.ports.api, workers=api_workers(env)
+            ),
             **{
                 worker_io_name(n): [
                     *celery, "worker", "-n", f"{worker_io_name(n).removeprefix('worker-')}@%h",

@@ -10,24 +10,32 @@ from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
 from briefcast.api.errors import install_error_handlers
+from briefcast.api.intake import BriefIntake
 from briefcast.api.limits import BodySizeLimit
+from briefcast.api.relay import OutboxRelay
 from briefcast.api.routes import accounts, brand_voices, briefs, health, runs, uploads, usage
 from briefcast.api.routes.uploads import UPLOAD_PATHS
 from briefcast.models.session import api_sessionmaker, create_api_engine
+from briefcast.pipeline.celery_app import app as celery_app
 from briefcast.settings import get_settings
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Per API process (each uvicorn worker runs its own): the engine, Redis, the relay."""
     settings = get_settings()
     engine = create_api_engine()
     app.state.sessionmaker = api_sessionmaker(engine)
     app.state.redis = Redis.from_url(
         settings.redis_sessions_url, socket_timeout=2, socket_connect_timeout=2
     )
+    app.state.relay = OutboxRelay(engine, celery_app)
+    app.state.relay.start()
+    app.state.intake = BriefIntake(engine, app.state.relay)
     try:
         yield
     finally:
+        await app.state.relay.aclose()
         await app.state.redis.aclose()
         await engine.dispose()
 

@@ -1,4 +1,10 @@
-"""Accepting a brief: one transaction for brief, run, posts and outbox row; relay after commit."""
+"""Accepting a brief: brief, run, posts and outbox row in one statement; relay after commit.
+
+The common case (no brand voice, no uploaded photo) is one round trip to PostgreSQL: ids are
+chosen here, the organization check is the insert's foreign key, and an Idempotency-Key that
+is already taken makes the insert a no-op (`ON CONFLICT DO NOTHING`, which waits out a
+concurrent request holding the same key) after which the first request's run is answered.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,16 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from briefcast.api.errors import ApiError
+from briefcast.api.relay import OutboxRelay
 from briefcast.api.schemas import BriefIn
-from briefcast.models.media import MediaUpload
 from briefcast.models.repositories import ingest, voices
-from briefcast.models.runs import Brief
+from briefcast.models.session import autocommit_connection
+from briefcast.models.tenancy import BrandVoice
 
 DEFAULT_COLOR = "#1F4E79"
 
@@ -25,8 +32,8 @@ class Intake:
     brief_id: uuid.UUID
     status: str
     replayed: bool
-    outbox_id: int | None = None
-    post_ids: tuple[uuid.UUID, ...] = ()
+    # The committed outbox row to relay (None for a replay).
+    event: ingest.AcceptedRun | None = None
 
 
 def request_hash(body: BriefIn) -> str:
@@ -34,32 +41,92 @@ def request_hash(body: BriefIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def _replay(session: AsyncSession, org_id: uuid.UUID, key: str, digest: str) -> Intake | None:
-    found = await ingest.find_by_idempotency_key(session, org_id, key)
-    if found is None:
-        return None
-    brief, run = found
-    if brief.request_hash != digest:
+def unknown_organization() -> ApiError:
+    return ApiError(403, "unknown_organization", "The token's organization does not exist.")
+
+
+class BriefIntake:
+    """The accept path of one API process: store the brief, then (committed) relay its
+    outbox row. Built by the app's lifespan; routes get it as `IntakeDep`."""
+
+    def __init__(self, engine: AsyncEngine, relay: OutboxRelay) -> None:
+        self.engine = engine
+        self.relay = relay
+
+    async def submit(self, org_id: uuid.UUID, body: BriefIn, idempotency_key: str | None) -> Intake:
+        intake = await submit_brief(self.engine, org_id, body, idempotency_key)
+        # Committed: now, never before, the event goes out (off the request's path).
+        if intake.event is not None:
+            event = intake.event
+            self.relay.submit(event.outbox_id, event.topic, event.payload)
+        return intake
+
+
+async def submit_brief(
+    engine: AsyncEngine, org_id: uuid.UUID, body: BriefIn, idempotency_key: str | None
+) -> Intake:
+    """Store the brief (committed when this returns) or find the run its key stands for."""
+    digest = request_hash(body)
+    async with autocommit_connection(engine) as conn:
+        names_rows = body.brand_voice_id is not None or body.photo_upload_id is not None
+        # A replay answers with the first run even if the voice or photo is gone since.
+        if (
+            names_rows
+            and idempotency_key
+            and (found := await ingest.find_keyed_run(conn, org_id, idempotency_key))
+        ):
+            return _replay(found, idempotency_key, digest)
+        voice = await _tenant_checks(conn, org_id, body) if names_rows else None
+        new = _new_brief(org_id, body, voice, idempotency_key, digest)
+        for _ in range(2):
+            try:
+                accepted = await ingest.accept_brief(conn, new)
+            except ingest.UnknownOrganizationError as exc:
+                raise unknown_organization() from exc
+            if accepted is not None:
+                return Intake(
+                    run_id=accepted.run_id,
+                    brief_id=accepted.brief_id,
+                    status="accepted",
+                    replayed=False,
+                    event=accepted,
+                )
+            # Only a taken Idempotency-Key inserts nothing; its brief is committed by now.
+            assert idempotency_key is not None
+            if found := await ingest.find_keyed_run(conn, org_id, idempotency_key):
+                return _replay(found, idempotency_key, digest)
+            # Deleted in between (its organization's data was purged): insert again.
+    raise ApiError(
+        409, "idempotency_conflict", "Retry the request.", {"idempotency_key": idempotency_key}
+    )
+
+
+def _replay(found: ingest.KeyedRun, key: str, digest: str) -> Intake:
+    if found.request_hash != digest:
         raise ApiError(
             422,
             "idempotency_key_reused",
             "This Idempotency-Key was already used for a different brief.",
-            {"idempotency_key": key, "run_id": str(run.id)},
+            {"idempotency_key": key, "run_id": str(found.run_id)},
         )
-    return Intake(run_id=run.id, brief_id=brief.id, status=run.status, replayed=True)
+    return Intake(run_id=found.run_id, brief_id=found.brief_id, status=found.status, replayed=True)
 
 
-async def submit_brief(
-    session: AsyncSession, org_id: uuid.UUID, body: BriefIn, idempotency_key: str | None
-) -> Intake:
-    """Stage the brief's rows in the session; the caller commits, then relays the outbox row."""
-    digest = request_hash(body)
-    if idempotency_key and (replay := await _replay(session, org_id, idempotency_key, digest)):
-        return replay
+async def _tenant_checks(
+    conn: AsyncConnection, org_id: uuid.UUID, body: BriefIn
+) -> BrandVoice | None:
+    """The brand voice and photo upload a brief names must be its organization's. An unknown
+    organization answers 403 rather than 422."""
     voice = None
     if body.brand_voice_id is not None:
-        voice = await voices.get(session, org_id, body.brand_voice_id)
+        session = AsyncSession(bind=conn)
+        try:
+            voice = await voices.get(session, org_id, body.brand_voice_id)
+        finally:
+            await session.close()
         if voice is None:
+            if not await ingest.organization_exists(conn, org_id):
+                raise unknown_organization()
             raise ApiError(
                 422,
                 "unknown_brand_voice",
@@ -67,17 +134,31 @@ async def submit_brief(
                 {"brand_voice_id": str(body.brand_voice_id)},
             )
     if body.photo_upload_id is not None:
-        upload = await session.get(MediaUpload, body.photo_upload_id)
-        if upload is None or upload.organization_id != org_id:
+        owner = await ingest.upload_owner(conn, body.photo_upload_id)
+        if owner != org_id:
+            if not await ingest.organization_exists(conn, org_id):
+                raise unknown_organization()
             raise ApiError(
                 422,
                 "unknown_upload",
                 "The brief names a photo upload this organization does not have.",
                 {"photo_upload_id": str(body.photo_upload_id)},
             )
+    return voice
+
+
+def _new_brief(
+    org_id: uuid.UUID,
+    body: BriefIn,
+    voice: BrandVoice | None,
+    idempotency_key: str | None,
+    digest: str,
+) -> ingest.NewBrief:
     # The brief's own words win; the brand voice fills in what the brief left out.
     given = body.model_fields_set
-    brief = Brief(
+    color: Any = body.brand_color or (voice and voice.primary_color) or DEFAULT_COLOR
+    return ingest.NewBrief(
+        id=uuid.uuid4(),
         organization_id=org_id,
         brand_voice_id=body.brand_voice_id,
         variants=body.variants,
@@ -87,28 +168,12 @@ async def submit_brief(
         photo_upload_id=body.photo_upload_id,
         photo_url=str(body.photo_url) if body.photo_url else None,
         topic=body.topic,
-        key_points=body.key_points,
+        key_points=list(body.key_points),
         brand_voice=voice.tone if voice and "brand_voice" not in given else body.brand_voice,
         audience=voice.audience if voice and not body.audience else body.audience,
-        brand_color=(body.brand_color or (voice and voice.primary_color) or DEFAULT_COLOR).upper(),
+        brand_color=str(color).upper(),
         platforms=[p.value for p in body.platforms],
         publish_at=body.publish_at,
         idempotency_key=idempotency_key,
         request_hash=digest,
-    )
-    try:
-        async with session.begin_nested():
-            accepted = await ingest.insert_brief_run(session, brief)
-    except IntegrityError:
-        # A concurrent request with the same key won the race: answer with its run.
-        if idempotency_key and (replay := await _replay(session, org_id, idempotency_key, digest)):
-            return replay
-        raise
-    return Intake(
-        run_id=accepted.run_id,
-        brief_id=accepted.brief_id,
-        status="accepted",
-        replayed=False,
-        outbox_id=accepted.outbox_id,
-        post_ids=tuple(accepted.post_ids),
     )

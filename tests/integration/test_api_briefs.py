@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -168,3 +171,139 @@ def test_openapi_docs_are_served(live: Live) -> None:
     assert httpx.get(f"{live.api_url}/docs").status_code == 200
     paths = httpx.get(f"{live.api_url}/openapi.json").json()["paths"]
     assert {"/api/v1/briefs", "/api/v1/runs/{run_id}", "/health"} <= set(paths)
+
+
+def _outbox_rows() -> list[tuple[datetime | None, int, dict[str, Any]]]:
+    from sqlalchemy import select
+
+    from briefcast.models import OutboxMessage
+    from briefcast.models.session import worker_session
+
+    with worker_session() as session:
+        rows = session.execute(
+            select(OutboxMessage.sent_at, OutboxMessage.send_attempts, OutboxMessage.payload)
+        ).all()
+    return [(sent_at, attempts, payload) for sent_at, attempts, payload in rows]
+
+
+def test_an_accepted_briefs_outbox_row_is_sent_and_marked_by_the_api(
+    live: Live, org_token: str
+) -> None:
+    # No beat runs here, so no sweep: a row marked sent was sent by the API's relay.
+    response = _client(live, org_token).post("/api/v1/briefs", json=brief())
+    assert response.status_code == 202
+    deadline = time.monotonic() + 5
+    while (rows := _outbox_rows()) and rows[0][0] is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    [(sent_at, attempts, payload)] = rows
+    assert sent_at is not None
+    assert attempts == 1
+    assert payload["run_id"] == response.json()["run_id"]
+    assert len(payload["post_ids"]) == 2
+
+
+def test_the_idempotency_race_answers_every_request_with_the_first_run(
+    live: Live, org_token: str
+) -> None:
+    """Concurrent requests with one key: one brief is stored, every answer names its run."""
+    gate = threading.Barrier(8)
+
+    def post(_: int) -> httpx.Response:
+        with _client(live, org_token) as client:
+            gate.wait()
+            return client.post("/api/v1/briefs", json=brief(), headers={"Idempotency-Key": "race"})
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(8)))
+    assert [a.status_code for a in answers] == [202] * 8
+    assert len({a.json()["run_id"] for a in answers}) == 1
+    assert sum("Idempotent-Replayed" not in a.headers for a in answers) == 1
+    assert row_counts() == {"briefs": 1, "runs": 1, "posts": 2, "outbox": 1}
+
+
+def test_the_same_key_racing_with_a_different_body_is_refused(live: Live, org_token: str) -> None:
+    gate = threading.Barrier(6)
+
+    def post(n: int) -> httpx.Response:
+        with _client(live, org_token) as client:
+            gate.wait()
+            return client.post(
+                "/api/v1/briefs", json=brief(topic=f"Topic {n}"), headers={"Idempotency-Key": "k"}
+            )
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(post, range(6)))
+    assert sorted(a.status_code for a in answers) == [202] + [422] * 5
+    run_id = next(a.json()["run_id"] for a in answers if a.status_code == 202)
+    for refused in (a for a in answers if a.status_code == 422):
+        body = _assert_error_body(refused, 422, "idempotency_key_reused")
+        assert body["details"]["run_id"] == run_id
+    assert row_counts() == {"briefs": 1, "runs": 1, "posts": 2, "outbox": 1}
+
+
+def test_an_unknown_organization_is_403_before_its_brand_voice_is_looked_at(
+    live: Live, db: None
+) -> None:
+    import uuid
+
+    from briefcast.api.auth import create_token
+
+    token = create_token(get_settings(), uuid.uuid4())
+    response = _client(live, token).post(
+        "/api/v1/briefs", json=brief(brand_voice_id=str(uuid.uuid4()))
+    )
+    _assert_error_body(response, 403, "unknown_organization")
+    with_key = _client(live, token).post(
+        "/api/v1/briefs", json=brief(), headers={"Idempotency-Key": "k-403"}
+    )
+    _assert_error_body(with_key, 403, "unknown_organization")
+    assert row_counts() == EMPTY
+
+
+def test_a_brief_stores_what_it_was_given(live: Live, org_token: str) -> None:
+    from sqlalchemy import select
+
+    from briefcast.models import Brief, Post, Run
+    from briefcast.models.session import worker_session
+
+    publish_at = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    body = brief(
+        topic="  A quote card  ",
+        template="quote",
+        quote="Less, but better.",
+        attribution="Dieter Rams",
+        brand_color="#aabbcc",
+        variants=2,
+        platforms=["linkedin"],
+        publish_at=publish_at.isoformat(),
+    )
+    response = _client(live, org_token).post(
+        "/api/v1/briefs", json=body, headers={"Idempotency-Key": "stored"}
+    )
+    assert response.status_code == 202, response.text
+    with worker_session() as session:
+        stored = session.scalars(select(Brief)).one()
+        run = session.scalars(select(Run)).one()
+        posts = session.scalars(select(Post)).all()
+    assert str(run.id) == response.json()["run_id"]
+    assert str(stored.id) == response.json()["brief_id"]
+    assert (stored.topic, stored.template, stored.quote, stored.attribution) == (
+        "A quote card",
+        "quote",
+        "Less, but better.",
+        "Dieter Rams",
+    )
+    assert (stored.brand_color, stored.variants, stored.platforms) == ("#AABBCC", 2, ["linkedin"])
+    assert stored.key_points == body["key_points"]
+    assert stored.publish_at == publish_at
+    assert stored.idempotency_key == "stored"
+    assert len(stored.request_hash) == 64
+    assert (run.status, run.organization_id, run.copy_feedback, run.regenerations) == (
+        "accepted",
+        stored.organization_id,
+        [],
+        0,
+    )
+    assert [(p.platform, p.status, p.run_id) for p in posts] == [("linkedin", "pending", run.id)]
+    assert posts[0].hashtags == [] and posts[0].publish_progress == {}
+    assert run.created_at is not None and posts[0].updated_at is not None

@@ -114,3 +114,32 @@ def test_unsigned_token_refused(settings: Settings) -> None:
     exp = datetime.now(UTC) + timedelta(minutes=5)
     token = jwt.encode({"sub": "a", "org": str(ORG), "exp": exp}, "", algorithm="none")
     assert refused(settings, f"Bearer {token}").error_code == "invalid_token"
+
+
+def test_a_verified_token_is_remembered_until_it_expires(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = create_token(settings, ORG, ttl_s=60)
+    calls = 0
+    decode = jwt.decode
+
+    def counting_decode(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return decode(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    for _ in range(3):
+        assert principal_from_header(settings, f"Bearer {token}").organization_id == ORG
+    assert calls == 1
+    # Past its expiry the remembered token is refused like any expired one.
+    later = datetime.now(UTC).timestamp() + 61
+    monkeypatch.setattr("briefcast.api.auth.time.time", lambda: later)
+    assert refused(settings, f"Bearer {token}").error_code == "token_expired"
+
+
+def test_a_remembered_token_is_checked_again_under_another_secret(settings: Settings) -> None:
+    token = create_token(settings, ORG)
+    assert principal_from_header(settings, f"Bearer {token}").organization_id == ORG
+    rotated = Settings(_env_file=None, jwt_secret=SecretStr("rotated-secret-" + "y" * 32))
+    assert refused(rotated, f"Bearer {token}").error_code == "invalid_token"

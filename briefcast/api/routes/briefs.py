@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Response
 
-from briefcast.api.deps import PrincipalDep, SessionDep
-from briefcast.api.errors import ApiError
-from briefcast.api.intake import submit_brief
-from briefcast.api.relay import relay_outbox
+from briefcast.api.deps import IntakeDep, PrincipalDep
 from briefcast.api.schemas import BriefIn, RunAccepted, RunLinks
-from briefcast.models.repositories import ingest
 
 router = APIRouter(prefix="/api/v1", tags=["briefs"])
 
@@ -20,29 +16,20 @@ router = APIRouter(prefix="/api/v1", tags=["briefs"])
 async def create_brief(
     body: BriefIn,
     principal: PrincipalDep,
-    session: SessionDep,
-    request: Request,
+    intake: IntakeDep,
     response: Response,
     idempotency_key: Annotated[
         str | None, Header(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
     ] = None,
 ) -> RunAccepted:
-    if await ingest.get_organization(session, principal.organization_id) is None:
-        raise ApiError(403, "unknown_organization", "The token's organization does not exist.")
-    intake = await submit_brief(session, principal.organization_id, body, idempotency_key)
-    await session.commit()
-    if intake.replayed:
+    accepted = await intake.submit(principal.organization_id, body, idempotency_key)
+    if accepted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    elif intake.outbox_id is not None:
-        payload = {"run_id": str(intake.run_id), "post_ids": [str(p) for p in intake.post_ids]}
-        await relay_outbox(
-            request.app.state.sessionmaker, intake.outbox_id, ingest.RUN_SUBMITTED, payload
-        )
-    link = f"/api/v1/runs/{intake.run_id}"
+    link = f"/api/v1/runs/{accepted.run_id}"
     response.headers["Location"] = link
     return RunAccepted(
-        run_id=intake.run_id,
-        brief_id=intake.brief_id,
-        status=intake.status,
+        run_id=accepted.run_id,
+        brief_id=accepted.brief_id,
+        status=accepted.status,
         links=RunLinks(self=link),
     )

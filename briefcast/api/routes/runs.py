@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from briefcast.api.deps import PrincipalDep, SessionDep, SettingsDep
+from briefcast.api.deps import PrincipalDep, RelayDep, SessionDep, SettingsDep
 from briefcast.api.errors import ApiError
-from briefcast.api.relay import relay_outbox
 from briefcast.api.review import ReviewIn, review_run
 from briefcast.api.schemas import BriefSummary, PostOut, RunOut, StageOut
 from briefcast.api.schemas.runs import AttemptOut, CopyInfo, UsageOut
@@ -76,7 +75,7 @@ async def review(
     principal: PrincipalDep,
     session: SessionDep,
     settings: SettingsDep,
-    request: Request,
+    relay: RelayDep,
 ) -> ReviewOut:
     """Approve (with optional edits, checked again) or reject copy the gate stopped."""
     result = await review_run(
@@ -85,5 +84,5 @@ async def review(
     await session.commit()
     if result.outbox_id is not None:
         payload = {"run_id": str(run_id), "post_ids": [str(p) for p in result.post_ids]}
-        await relay_outbox(request.app.state.sessionmaker, result.outbox_id, RUN_APPROVED, payload)
+        relay.submit(result.outbox_id, RUN_APPROVED, payload)
     return ReviewOut(run_id=run_id, status=result.status)

@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 from celery import Celery
+from kombu import Producer
 from sqlalchemy.orm import Session
 
 from briefcast.models.outbox import OutboxMessage
@@ -31,11 +32,14 @@ class UnknownTopicError(ValueError):
     pass
 
 
-def send(app: Celery, topic: str, payload: Mapping[str, Any]) -> None:
+def send(
+    app: Celery, topic: str, payload: Mapping[str, Any], producer: Producer | None = None
+) -> None:
+    """Send one event; with `producer` (e.g. inside `producer.batch()`), through it."""
     task = EVENT_TASKS.get(topic)
     if task is None:
         raise UnknownTopicError(f"unknown outbox topic {topic!r}")
-    app.send_task(task, kwargs=dict(payload), ignore_result=True)
+    app.send_task(task, kwargs=dict(payload), ignore_result=True, producer=producer)
 
 
 def relay(session: Session, app: Celery, outbox_id: int) -> bool:
