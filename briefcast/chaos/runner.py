@@ -145,8 +145,8 @@ def isolated_stack(
     *,
     extra_env: dict[str, str] | None = None,
     ig_quota_total: int = 100_000,
-    io_threads: int = 8,
-    io_workers: int = 1,
+    io_threads: int | None = None,
+    io_workers: int | None = None,
     sandbox_per_service: bool = False,
     sandbox_command: list[str] | None = None,
 ) -> Iterator[tuple[Stack, Engine]]:
@@ -160,11 +160,14 @@ def isolated_stack(
         isolated=True,
         ig_quota_total=ig_quota_total,
         extra_env=dict(extra_env or {}),
-        io_threads=io_threads,
-        io_workers=io_workers,
         sandbox_per_service=sandbox_per_service,
         sandbox_command=sandbox_command,
     )
+    # Unset: the product's defaults (`briefcast dev` runs the same).
+    if io_threads is not None:
+        stack.io_threads = io_threads
+    if io_workers is not None:
+        stack.io_workers = io_workers
     engine: Engine | None = None
     try:
         stack.start(say=say)
