@@ -55,9 +55,10 @@ def _database_url() -> str:
 API_DB_POOL_SIZE = 20
 API_DB_POOL_TIMEOUT_S = 10.0
 # A connection that sat in the pool longer than this is pinged before use. Pinging on every
-# checkout (pool_pre_ping) costs a round trip per request; a connection used moments ago is
-# alive, and after a restart of PostgreSQL the first idle checkout finds out and reconnects.
-API_DB_PING_IDLE_S = 5.0
+# checkout (pool_pre_ping) costs a round trip per request or task session; a connection used
+# moments ago is alive, and after a restart of PostgreSQL the first idle checkout finds out
+# and reconnects (a task that meets a dropped connection retries: OperationalError).
+DB_PING_IDLE_S = 5.0
 
 
 def create_api_engine(url: str | None = None) -> AsyncEngine:
@@ -68,7 +69,7 @@ def create_api_engine(url: str | None = None) -> AsyncEngine:
         pool_timeout=API_DB_POOL_TIMEOUT_S,
         pool_pre_ping=False,
     )
-    ping_when_idle(engine.sync_engine, API_DB_PING_IDLE_S)
+    ping_when_idle(engine.sync_engine, DB_PING_IDLE_S)
     return engine
 
 
@@ -117,10 +118,9 @@ def worker_engine() -> Engine:
     global _worker_engine
     if _worker_engine is None or _worker_engine[0] != os.getpid():
         engine = create_engine(
-            sync_url(_database_url()),
-            pool_pre_ping=True,
-            pool_size=get_settings().worker_db_pool_size,
+            sync_url(_database_url()), pool_size=get_settings().worker_db_pool_size
         )
+        ping_when_idle(engine, DB_PING_IDLE_S)
         _worker_engine = (os.getpid(), engine)
     return _worker_engine[1]
 

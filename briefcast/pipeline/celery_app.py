@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery
@@ -58,7 +59,6 @@ def configure(app: Celery) -> None:
         worker_prefetch_multiplier=1,
         task_soft_time_limit=60,
         task_time_limit=90,
-        task_track_started=True,
         # Flower lists a task from the worker's events (received, started, done); a "sent"
         # event too would be one more Redis publish for every task of every run.
         worker_send_task_events=True,
@@ -70,6 +70,10 @@ def configure(app: Celery) -> None:
 
 app = Celery("briefcast", include=["briefcast.pipeline.tasks"])
 configure(app)
+# Workers log at INFO; httpx would add a line for every platform and model request (tens per
+# brief), with its full URL, which for some Graph calls carries an access token.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 @worker_process_init.connect
