@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         if ok
         else "target NOT met"
     )
-    return 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
