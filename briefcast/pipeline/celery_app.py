@@ -59,9 +59,12 @@ def configure(app: Celery) -> None:
         worker_prefetch_multiplier=1,
         task_soft_time_limit=60,
         task_time_limit=90,
-        # Flower lists a task from the worker's events (received, started, done); a "sent"
-        # event too would be one more Redis publish for every task of every run.
-        worker_send_task_events=True,
+        # Task events (received, started, done: three Redis publishes per task, a seventh of
+        # an I/O worker's CPU under a burst) are sent only while a monitor asks for them:
+        # Flower turns them on when it starts and every few seconds after (its
+        # --enable_events), so Flower sees every task and nobody pays when nobody watches.
+        # A "sent" event too would be one more publish per task, from the sender.
+        worker_send_task_events=False,
         task_send_sent_event=False,
         beat_schedule=beat_schedule(),
         timezone="UTC",
