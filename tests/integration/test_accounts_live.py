@@ -32,7 +32,15 @@ def test_a_refused_token_waits_for_a_reconnect_then_publishes(
     assert "revoked" not in stored.token_ciphertext  # encrypted at rest
 
     run_id = submit(client)
-    view = wait_for(client, run_id, lambda v: v["status"] == "needs_reconnect")
+    # The run needs a person as soon as Instagram refuses; LinkedIn's post settles on its own.
+    view = wait_for(
+        client,
+        run_id,
+        lambda v: (
+            v["status"] == "needs_reconnect"
+            and posts_by_platform(v)["linkedin"]["status"] == "published"
+        ),
+    )
     instagram = posts_by_platform(view)["instagram"]
     assert instagram["status"] == "needs_reconnect"
     assert instagram["status_reason"].startswith("reconnect the instagram account:")
