@@ -92,9 +92,11 @@ class Stack:
     # Settings for every child (e.g. PUBLISH_LEASE_S), applied over the environment.
     extra_env: dict[str, str] = field(default_factory=dict)
     # Threads per I/O worker: its tasks mostly wait on model and platform APIs, so a process
-    # keeps many in flight (a brief holds a thread for about a second in all, against the
-    # sandboxes; far longer against the real OpenAI).
-    io_threads: int = 16
+    # keeps several in flight (a brief holds a thread for about a second in all, against the
+    # sandboxes). Measured with bench.e2e on two cores, 2 processes x 8 threads used 9% less
+    # CPU per brief than 2 x 16 and drained faster; against the real OpenAI (seconds per
+    # completion) give a process more (`-c` with WORKER_DB_POOL_SIZE to match).
+    io_threads: int = 8
     # More I/O worker processes on the same queues: how Celery scales past one process's GIL.
     io_workers: int = field(default_factory=cpu_count)
     # One sandbox process per service instead of all three in one (for load, not for tests).

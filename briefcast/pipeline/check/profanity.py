@@ -38,6 +38,8 @@ class VariantIndex:
             for variant in variants:
                 self._letters_for[variant] = self._letters_for.get(variant, frozenset()) | {letter}
         self._mapped = frozenset(char_map)
+        # Captions repeat their words (variants, platforms, hashtags): each is spelled out once.
+        self._known = lru_cache(maxsize=65536)(self._lookup)
 
     def _letters(self, char: str) -> frozenset[str]:
         found = self._letters_for.get(char, frozenset())
@@ -45,8 +47,9 @@ class VariantIndex:
         return found if char in self._mapped else found | {char}
 
     def __contains__(self, word: object) -> bool:
-        if not isinstance(word, str):
-            return False
+        return isinstance(word, str) and self._known(word)
+
+    def _lookup(self, word: str) -> bool:
         options = [self._letters(char) for char in word]
         if math.prod(len(o) for o in options) > MAX_SPELLINGS:
             return word in self._scan  # the library's scan, for the rare long ambiguous word

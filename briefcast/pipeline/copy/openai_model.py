@@ -41,6 +41,12 @@ class PlatformDraft(BaseModel):
 
 
 @lru_cache(maxsize=32)
+def reply_schema(platforms: tuple[str, ...], variants: int) -> dict[str, Any]:
+    """The reply's JSON schema, built once per shape (it is part of every cache key)."""
+    return reply_model(platforms, variants).model_json_schema()
+
+
+@lru_cache(maxsize=32)
 def reply_model(platforms: tuple[str, ...], variants: int) -> type[BaseModel]:
     """One required list per platform, so the reply covers each platform exactly once."""
     drafts = (list[PlatformDraft], Field(min_length=variants, max_length=variants))
@@ -101,7 +107,7 @@ class OpenAICopyModel:
         self, messages: list[dict[str, str]], brief: CopyBrief, calls: list[ModelCall]
     ) -> BaseModel:
         schema_model = reply_model(tuple(brief.platforms), brief.variants)
-        key = cache_key(self.model, messages, schema_model.model_json_schema())
+        key = cache_key(self.model, messages, reply_schema(tuple(brief.platforms), brief.variants))
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             calls.append(ModelCall(model=hit["model"], cached=True))
             return schema_model.model_validate(hit["parsed"])
