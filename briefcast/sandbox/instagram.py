@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import ssl
 import time
@@ -176,18 +177,27 @@ def create_app(
             raise rules.missing_param("grant_type=ig_refresh_token")
         return {"access_token": call.token, "token_type": "bearer", "expires_in": TOKEN_TTL_S}
 
+    fetchers: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+
+    def fetcher() -> httpx.AsyncClient:
+        # One pooled client per event loop serving this app: a burst of containers reuses
+        # its connections to the media host instead of opening one per image.
+        loop = asyncio.get_running_loop()
+        if loop not in fetchers:
+            fetchers[loop] = httpx.AsyncClient(
+                timeout=fetch_timeout_s,
+                trust_env=False,
+                follow_redirects=True,
+                verify=_tls_context(),
+            )
+        return fetchers[loop]
+
     async def fetch_image(url: str) -> bytes:
         """§2.3: Meta downloads `image_url` itself at creation time."""
         if not url.startswith(("http://", "https://")):
             raise rules.fetch_failed(url)
         try:
-            async with httpx.AsyncClient(
-                timeout=fetch_timeout_s,
-                trust_env=False,
-                follow_redirects=True,
-                verify=_tls_context(),
-            ) as client:
-                resp = await client.get(url)
+            resp = await fetcher().get(url)
         except httpx.HTTPError as exc:
             raise rules.fetch_failed(url) from exc
         if resp.status_code != 200:
