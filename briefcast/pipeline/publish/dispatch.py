@@ -74,9 +74,7 @@ def claim_due_posts(
     due_by = now + timedelta(seconds=lookahead_s)
     candidates = claims.due_candidates(session, due_by=due_by, per_account=per_account, limit=limit)
     claimed += _claim(session, candidates, per_account, lease_s, now, due_by, touched_runs)
-    session.flush()
-    for run_id in touched_runs:
-        repo.refresh_run_status_from_posts(session, run_id)
+    _refresh_runs(session, touched_runs)
     return claimed
 
 
@@ -98,10 +96,15 @@ def claim_next_for_account(
     )  # fmt: skip
     touched_runs: set[uuid.UUID] = set()
     claimed = _claim(session, candidates, per_account, lease_s, now, now, touched_runs)
-    session.flush()
-    for run_id in touched_runs:
-        repo.refresh_run_status_from_posts(session, run_id)
+    _refresh_runs(session, touched_runs)
     return claimed
+
+
+def _refresh_runs(session: Session, run_ids: set[uuid.UUID]) -> None:
+    """The runs whose posts a claim failed or parked: their status follows the posts."""
+    session.flush()
+    for run_id in run_ids:
+        repo.refresh_run_status_from_posts(session, run_id)
 
 
 def _take_over_lapsed(
