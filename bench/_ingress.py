@@ -60,24 +60,34 @@ class LoadResult:
         """Rounds of one load as one result: requests and seconds add up, percentiles are
         over every request of every round."""
         latencies = [ms for r in results for ms in r.latencies_ms]
-        ordered = sorted(latencies)
         seconds = sum(r.seconds for r in results)
         statuses: Counter[int] = Counter()
         bodies: dict[int, bytes] = {}
         for r in results:
             statuses.update(r.statuses)
             bodies.update(r.bodies)
-        requests = sum(r.requests for r in results)
+        return cls.measured(latencies, seconds, statuses, bodies)
+
+    @classmethod
+    def measured(
+        cls,
+        latencies_ms: list[float],
+        seconds: float,
+        statuses: Counter[int],
+        bodies: dict[int, bytes],
+    ) -> LoadResult:
+        """A load from each request's latency, its wall time, statuses and kept bodies."""
+        ordered = sorted(latencies_ms)
         return cls(
-            requests=requests,
+            requests=len(latencies_ms),
             seconds=seconds,
-            rps=requests / seconds if seconds > 0 else 0.0,
+            rps=len(latencies_ms) / seconds if seconds > 0 else 0.0,
             p50_ms=_percentile(ordered, 0.50),
             p95_ms=_percentile(ordered, 0.95),
             p99_ms=_percentile(ordered, 0.99),
             statuses=statuses,
             bodies=bodies,
-            latencies_ms=latencies,
+            latencies_ms=latencies_ms,
         )
 
     def line(self, label: str) -> str:
@@ -182,18 +192,7 @@ async def _load(
     await asyncio.gather(*(client() for _ in range(max(1, min(concurrency, len(requests))))))
     seconds = time.perf_counter() - started
     latencies_ms = [s * 1000 for s in latencies]
-    ordered = sorted(latencies_ms)
-    return LoadResult(
-        requests=len(requests),
-        seconds=seconds,
-        rps=len(requests) / seconds if seconds > 0 else 0.0,
-        p50_ms=_percentile(ordered, 0.50),
-        p95_ms=_percentile(ordered, 0.95),
-        p99_ms=_percentile(ordered, 0.99),
-        statuses=statuses,
-        bodies=bodies,
-        latencies_ms=latencies_ms,
-    )
+    return LoadResult.measured(latencies_ms, seconds, statuses, bodies)
 
 
 def post_load(

@@ -8,7 +8,7 @@ import asyncio
 import psycopg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from briefcast.models.session import async_url, create_api_engine, ping_when_idle, sync_url
 
@@ -27,15 +27,7 @@ def test_a_dead_idle_connection_is_replaced_at_checkout(services: dict[str, str]
     async def run() -> tuple[int, int, int]:
         engine = create_async_engine(async_url(url), pool_size=1, max_overflow=0)
         ping_when_idle(engine.sync_engine, 0.0)  # every checkout counts as idle here
-        pings = 0
-        do_ping = engine.dialect.do_ping
-
-        def counting(dbapi_connection: object) -> bool:
-            nonlocal pings
-            pings += 1
-            return do_ping(dbapi_connection)  # type: ignore[arg-type]
-
-        engine.dialect.do_ping = counting  # type: ignore[method-assign]
+        pings = _count_pings(engine)
         try:
             async with engine.connect() as conn:
                 first = await conn.scalar(text("SELECT pg_backend_pid()"))
@@ -45,7 +37,7 @@ def test_a_dead_idle_connection_is_replaced_at_checkout(services: dict[str, str]
                 second = await conn.scalar(text("SELECT pg_backend_pid()"))
         finally:
             await engine.dispose()
-        return first, second, pings
+        return first, second, len(pings)
 
     first, second, pings = asyncio.run(run())
     assert second != first
@@ -55,21 +47,26 @@ def test_a_dead_idle_connection_is_replaced_at_checkout(services: dict[str, str]
 def test_a_connection_used_moments_ago_is_not_pinged(services: dict[str, str]) -> None:
     async def run() -> int:
         engine = create_api_engine(services["database_url"])
-        pings = 0
-        do_ping = engine.dialect.do_ping
-
-        def counting(dbapi_connection: object) -> bool:
-            nonlocal pings
-            pings += 1
-            return do_ping(dbapi_connection)  # type: ignore[arg-type]
-
-        engine.dialect.do_ping = counting  # type: ignore[method-assign]
+        pings = _count_pings(engine)
         try:
             for _ in range(5):
                 async with engine.connect() as conn:
                     await conn.execute(text("SELECT 1"))
         finally:
             await engine.dispose()
-        return pings
+        return len(pings)
 
     assert asyncio.run(run()) == 0
+
+
+def _count_pings(engine: AsyncEngine) -> list[object]:
+    """Record every ping the engine's dialect makes (one entry per ping)."""
+    pings: list[object] = []
+    do_ping = engine.dialect.do_ping
+
+    def counting(dbapi_connection: object) -> bool:
+        pings.append(dbapi_connection)
+        return do_ping(dbapi_connection)  # type: ignore[arg-type]
+
+    engine.dialect.do_ping = counting  # type: ignore[method-assign]
+    return pings
