@@ -86,11 +86,11 @@ def submit(
     token: Annotated[str | None, typer.Option(help="bearer token")] = None,
 ) -> None:
     """Submit a brief (a JSON file) and print the accepted run."""
-    from briefcast.client import ApiClient, load_brief
+    from briefcast.client import ApiClient, load_json
 
     typer.echo(
         json.dumps(
-            ApiClient(api, _token(token)).submit(load_brief(file)), indent=2, ensure_ascii=False
+            ApiClient(api, _token(token)).submit(load_json(file)), indent=2, ensure_ascii=False
         )
     )
 
@@ -105,6 +105,38 @@ def status(
     from briefcast.client import ApiClient
 
     typer.echo(json.dumps(ApiClient(api, _token(token)).run(run_id), indent=2, ensure_ascii=False))
+
+
+campaign_app = typer.Typer(help="Recurring and queued campaigns.")
+app.add_typer(campaign_app, name="campaign")
+
+
+@campaign_app.command("create")
+def campaign_create(
+    file: Path,
+    api: str = "http://127.0.0.1:8000",
+    token: Annotated[str | None, typer.Option(help="bearer token")] = None,
+) -> None:
+    """Create a campaign from a JSON file (see examples/campaigns/) and print it."""
+    from briefcast.cli_campaigns import describe
+    from briefcast.client import ApiClient, load_json
+
+    typer.echo(describe(ApiClient(api, _token(token)).create_campaign(load_json(file))))
+
+
+@campaign_app.command("show")
+def campaign_show(
+    campaign_id: str,
+    api: str = "http://127.0.0.1:8000",
+    token: Annotated[str | None, typer.Option(help="bearer token")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the API's JSON as it is")] = False,
+) -> None:
+    """A campaign: its next occurrences in local time, past ones with their runs, totals."""
+    from briefcast.cli_campaigns import describe
+    from briefcast.client import ApiClient
+
+    view = ApiClient(api, _token(token)).campaign(campaign_id)
+    typer.echo(json.dumps(view, indent=2, ensure_ascii=False) if as_json else describe(view))
 
 
 @app.command()

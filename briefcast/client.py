@@ -41,7 +41,29 @@ class ApiClient:
         body: dict[str, Any] = response.json()
         return body
 
+    def create_campaign(self, campaign: dict[str, Any]) -> dict[str, Any]:
+        response = self.http.post("/api/v1/campaigns", json=campaign)
+        _raise_with_body(response)
+        body: dict[str, Any] = response.json()
+        return body
 
-def load_brief(path: Path) -> dict[str, Any]:
+    def campaign(self, campaign_id: str) -> dict[str, Any]:
+        response = self.http.get(f"/api/v1/campaigns/{campaign_id}")
+        _raise_with_body(response)
+        body: dict[str, Any] = response.json()
+        return body
+
+
+def _raise_with_body(response: httpx.Response) -> None:
+    """Like raise_for_status, with the API's error body in the message: it says what to fix."""
+    if response.is_error:
+        raise httpx.HTTPStatusError(
+            f"{response.status_code} {response.reason_phrase}: {response.text}",
+            request=response.request,
+            response=response,
+        )
+
+
+def load_json(path: Path) -> dict[str, Any]:
     brief: dict[str, Any] = json.loads(path.read_text())
     return brief

@@ -6,16 +6,21 @@ import os
 import shutil
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from PIL import Image
 
-from briefcast.client import ApiClient, bootstrap_token, load_brief
+from briefcast.client import ApiClient, bootstrap_token, load_json
 from briefcast.stack import Ports, Stack
 
 TERMINAL = {"published", "failed", "needs_review"}
+# The example campaign's template and items, on a schedule short enough to watch.
+DEMO_OCCURRENCES = 3
+DEMO_INTERVAL_S = 10
 
 
 def _say(message: str) -> None:
@@ -83,6 +88,45 @@ def _summary(stack: Stack, runs: dict[str, str], views: dict[str, Any]) -> bool:
     return all_published
 
 
+def short_campaign(path: Path, now: datetime) -> dict[str, Any]:
+    """The example campaign with its schedule replaced: a few occurrences seconds apart,
+    starting shortly after `now`, in the campaign's own time zone."""
+    campaign = load_json(path)
+    start = now.astimezone(ZoneInfo(campaign["timezone"])) + timedelta(seconds=15)
+    campaign["name"] += " (demo)"
+    campaign["schedule"] = {
+        "kind": "recurrence",
+        "rrule": f"FREQ=SECONDLY;INTERVAL={DEMO_INTERVAL_S};COUNT={DEMO_OCCURRENCES}",
+        "start": start.replace(tzinfo=None, microsecond=0).isoformat(),
+    }
+    return campaign
+
+
+def _campaign_runs(api: ApiClient, campaign_id: str, timeout_s: float) -> dict[str, str]:
+    """Wait for the materializer to turn every occurrence into a run; name each run."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        past = api.campaign(campaign_id)["past_occurrences"]
+        if len(past) >= DEMO_OCCURRENCES:
+            return {
+                o["run_id"]: f"campaign @ {o['occurs_at'][11:19]}"
+                for o in sorted(past, key=lambda o: o["occurs_at"])
+                if o["run_id"]
+            }
+        time.sleep(0.5)
+    raise TimeoutError("the campaign's occurrences were not materialized in time")
+
+
+def _campaign_summary(api: ApiClient, campaign_id: str) -> bool:
+    view = api.campaign(campaign_id)
+    print(f"\ncampaign {view['name']!r} ({view['timezone']}): {view['status']}")
+    past = sorted(view["past_occurrences"], key=lambda o: o["occurs_at"])
+    for occurrence in past:
+        outcome = occurrence["run_status"] or occurrence["reason"]
+        print(f"  {occurrence['occurs_at']}  {occurrence['status']:<8} {outcome}")
+    return len(past) == DEMO_OCCURRENCES and all(o["run_status"] == "published" for o in past)
+
+
 def run_demo(examples: Path, data_dir: Path, timeout_s: float = 180) -> int:
     # Every demo starts from nothing, so what it prints is only this run's work.
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -96,11 +140,20 @@ def run_demo(examples: Path, data_dir: Path, timeout_s: float = 180) -> int:
         api = ApiClient(stack.api_url, bootstrap_token("demo"))
         runs: dict[str, str] = {}
         for path in sorted(examples.glob("*.json")):
-            accepted = api.submit(load_brief(path))
+            accepted = api.submit(load_json(path))
             runs[accepted["run_id"]] = path.stem
             _say(f"submitted {path.name} → run {accepted['run_id']}")
+        campaign_file = examples / "campaigns" / "weekly-tips.json"
+        campaign = api.create_campaign(short_campaign(campaign_file, datetime.now().astimezone()))
+        _say(
+            f"created campaign {campaign['name']!r} from {campaign_file.name}: "
+            f"{DEMO_OCCURRENCES} occurrences {DEMO_INTERVAL_S} s apart (a short schedule for "
+            f"the demo; the file's own is {load_json(campaign_file)['schedule']['rrule']})"
+        )
+        runs.update(_campaign_runs(api, campaign["id"], timeout_s=60))
         views = _watch(api, stack, runs, timeout_s)
         ok = _summary(stack, runs, views)
+        ok = _campaign_summary(api, campaign["id"]) and ok
         print("\nevery run published on every platform" if ok else "\nNOT every run published")
         return 0 if ok else 1
     except Exception as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -80,6 +81,8 @@ class Settings(BaseSettings):
     # A run with no progress for this long in a stage before publishing is nudged again.
     stuck_run_after_s: int = 600
     outbox_sweep_after_s: int = 5
+    # Campaign occurrences due within this become runs now (copy and image made ahead).
+    campaign_horizon: timedelta = timedelta(minutes=5)
     http_timeout_s: float = 10.0
 
     @model_validator(mode="after")

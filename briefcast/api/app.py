@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,11 +14,23 @@ from briefcast.api.errors import install_error_handlers
 from briefcast.api.intake import BriefIntake
 from briefcast.api.limits import BodySizeLimit
 from briefcast.api.relay import OutboxRelay
-from briefcast.api.routes import accounts, brand_voices, briefs, health, runs, uploads, usage
+from briefcast.api.routes import (
+    accounts,
+    brand_voices,
+    briefs,
+    campaigns,
+    health,
+    runs,
+    uploads,
+    usage,
+)
 from briefcast.api.routes.uploads import UPLOAD_PATHS
 from briefcast.models.session import api_sessionmaker, create_api_engine
 from briefcast.pipeline.celery_app import app as celery_app
 from briefcast.settings import get_settings
+
+# Request bodies allowed the larger limit: images, and campaigns' bulk items.
+LARGE_BODY_PATHS = re.compile(f"{UPLOAD_PATHS.pattern}|{campaigns.BULK_PATHS.pattern}")
 
 
 @asynccontextmanager
@@ -53,10 +66,11 @@ def create_app() -> FastAPI:
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         upload_bytes=settings.max_upload_bytes,
-        upload_paths=UPLOAD_PATHS,
+        upload_paths=LARGE_BODY_PATHS,
     )
     app.include_router(briefs.router)
     app.include_router(brand_voices.router)
+    app.include_router(campaigns.router)
     app.include_router(usage.router)
     app.include_router(uploads.router)
     app.include_router(accounts.router)

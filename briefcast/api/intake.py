@@ -22,8 +22,7 @@ from briefcast.api.schemas import BriefIn
 from briefcast.models.repositories import ingest, voices
 from briefcast.models.session import autocommit_connection
 from briefcast.models.tenancy import BrandVoice
-
-DEFAULT_COLOR = "#1F4E79"
+from briefcast.pipeline.campaigns.content import DEFAULT_COLOR
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from briefcast.api.errors import ApiError
 from briefcast.api.schemas.briefs import Text
 from briefcast.models.outbox import OutboxMessage
 from briefcast.models.posts import Post
-from briefcast.models.repositories.ingest import RUN_APPROVED
+from briefcast.models.repositories.ingest import RUN_APPROVED, run_event_payload
 from briefcast.models.runs import Brief, Run, RunStatus
 from briefcast.models.tenancy import BrandVoice
 from briefcast.pipeline.check.gate import GateRules, judge
@@ -85,8 +85,9 @@ async def review_run(
         post.copy_variants = [copy.model_dump(exclude={"platform"})]
     run.status = RunStatus.RENDERING
     run.status_reason = f"approved at review{': ' + body.note if body.note else ''}"
-    payload = {"run_id": str(run.id), "post_ids": [str(p.id) for p in posts]}
-    event = OutboxMessage(topic=RUN_APPROVED, payload=payload)
+    event = OutboxMessage(
+        topic=RUN_APPROVED, payload=run_event_payload(run.id, [p.id for p in posts])
+    )
     session.add(event)
     await session.flush()
     return ReviewResult(run.status, event.id, [p.id for p in posts])

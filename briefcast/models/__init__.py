@@ -2,7 +2,14 @@
 
 from briefcast.models.accounts import AccountStatus, PlatformAccount
 from briefcast.models.base import Base
-from briefcast.models.campaigns import Campaign
+from briefcast.models.campaigns import (
+    Campaign,
+    CampaignItem,
+    CampaignOccurrence,
+    CampaignStatus,
+    ContentMode,
+    OccurrenceStatus,
+)
 from briefcast.models.media import MediaUpload
 from briefcast.models.outbox import OutboxMessage
 from briefcast.models.posts import (
@@ -24,9 +31,14 @@ __all__ = [
     "BrandVoice",
     "Brief",
     "Campaign",
+    "CampaignItem",
+    "CampaignOccurrence",
+    "CampaignStatus",
+    "ContentMode",
     "MediaUpload",
     "MetricSnapshot",
     "ModelUsage",
+    "OccurrenceStatus",
     "Organization",
     "OutboxMessage",
     "Platform",

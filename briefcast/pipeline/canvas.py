@@ -7,6 +7,8 @@ for review; an approved review resumes it at the chord.
 
 Every task of a run carries its organization's fair-share priority (see
 `pipeline/fairness.py`), so a small organization's run is not queued behind a big one's burst.
+A campaign's run also names its campaign in the name monitors show (Celery's `shadow`), so
+Flower's task list says which campaign each task works for.
 
 Publishing is not part of the canvas: the schedule stage gives posts a due time and the
 beat-driven dispatcher sends `publish_post` when it comes (no ETA tasks).
@@ -15,26 +17,39 @@ beat-driven dispatcher sends `publish_post` when it comes (no ETA tasks).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from celery import chain, chord, group
+from celery import Task, chain, chord, group
 from celery.canvas import Signature
 
 
-def build_run_canvas(run_id: str, post_ids: Sequence[str], priority: int = 0) -> Signature:
+def build_run_canvas(
+    run_id: str, post_ids: Sequence[str], priority: int = 0, campaign: str | None = None
+) -> Signature:
     from briefcast.pipeline import tasks  # tasks import this module to start runs
 
     return chain(
-        tasks.generate_copy.si(run_id).set(priority=priority),
-        tasks.check_copy.si(run_id).set(priority=priority),
-        build_render_canvas(run_id, post_ids, priority),
+        tasks.generate_copy.si(run_id).set(**_options(tasks.generate_copy, priority, campaign)),
+        tasks.check_copy.si(run_id).set(**_options(tasks.check_copy, priority, campaign)),
+        build_render_canvas(run_id, post_ids, priority, campaign),
     )
 
 
-def build_render_canvas(run_id: str, post_ids: Sequence[str], priority: int = 0) -> Signature:
+def build_render_canvas(
+    run_id: str, post_ids: Sequence[str], priority: int = 0, campaign: str | None = None
+) -> Signature:
     """From rendering on: the tail of a run, and where an approved review resumes it."""
     from briefcast.pipeline import tasks
 
+    render = _options(tasks.render_image, priority, campaign)
     return chord(
-        group(tasks.render_image.si(post_id).set(priority=priority) for post_id in post_ids),
-        tasks.schedule_run.si(run_id).set(priority=priority),
+        group(tasks.render_image.si(post_id).set(**render) for post_id in post_ids),
+        tasks.schedule_run.si(run_id).set(**_options(tasks.schedule_run, priority, campaign)),
     )
+
+
+def _options(task: Task, priority: int, campaign: str | None) -> dict[str, Any]:
+    options: dict[str, Any] = {"priority": priority}
+    if campaign:
+        options["shadow"] = f"{task.name} [campaign: {campaign}]"
+    return options

@@ -22,6 +22,7 @@ BEAT_INTERVALS_S = {
     "pipeline.outbox.sweep": 5.0,
     "pipeline.analytics.collect_due": 10.0,
     "pipeline.runs.sweep_stuck": 60.0,
+    "pipeline.campaigns.materialize": 60.0,
     "pipeline.publish.refresh_tokens": 3600.0,
 }
 

@@ -27,4 +27,5 @@ ROUTES: dict[str, dict[str, str]] = {
     "pipeline.publish.*": {"queue": TaskQueue.PUBLISHING},
     "pipeline.analytics.*": {"queue": TaskQueue.ANALYTICS},
     "pipeline.outbox.*": {"queue": TaskQueue.DEFAULT},
+    "pipeline.campaigns.*": {"queue": TaskQueue.DEFAULT},
 }

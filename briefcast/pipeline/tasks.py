@@ -10,6 +10,7 @@ import random
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import openai
@@ -21,12 +22,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from briefcast.models.posts import Post
+from briefcast.models.repositories import campaigns as campaigns_repo
 from briefcast.models.repositories import pipeline as repo
 from briefcast.models.runs import RunStatus, StageOutcome
 from briefcast.models.session import worker_session
 from briefcast.pipeline import fairness
 from briefcast.pipeline.adapters.publisher import Publisher
 from briefcast.pipeline.analytics import service as analytics
+from briefcast.pipeline.campaigns import materialize as campaigns
 from briefcast.pipeline.canvas import build_render_canvas, build_run_canvas
 from briefcast.pipeline.celery_app import app
 from briefcast.pipeline.check import service as check
@@ -96,18 +99,21 @@ def _in_session(fn: Callable[..., T], *args: Any) -> T:
 @app.task(name="pipeline.runs.start", ignore_result=True)
 def start_run(run_id: str, post_ids: list[str]) -> None:
     """The `run.submitted` event: launch the run's canvas (stages are idempotent)."""
-    build_run_canvas(run_id, post_ids, _fair_priority(run_id)).apply_async()
+    build_run_canvas(run_id, post_ids, *_canvas_options(run_id)).apply_async()
 
 
 @app.task(name="pipeline.runs.resume", ignore_result=True)
 def resume_run(run_id: str, post_ids: list[str]) -> None:
     """The `run.approved` event: a person approved the copy; render, schedule, publish."""
-    build_render_canvas(run_id, post_ids, _fair_priority(run_id)).apply_async()
+    build_render_canvas(run_id, post_ids, *_canvas_options(run_id)).apply_async()
 
 
-def _fair_priority(run_id: str) -> int:
-    backlog = _in_session(repo.organization_backlog, uuid.UUID(run_id))
-    return fairness.priority_for_backlog(backlog)
+def _canvas_options(run_id: str) -> tuple[int, str | None]:
+    """The run's fair-share priority and, for a campaign's run, the campaign's name."""
+    with worker_session() as session:
+        backlog = repo.organization_backlog(session, uuid.UUID(run_id))
+        campaign = campaigns_repo.campaign_name_of_run(session, uuid.UUID(run_id))
+    return fairness.priority_for_backlog(backlog), campaign
 
 
 @app.task(name="pipeline.copy.generate", bind=True, ignore_result=True)
@@ -266,3 +272,22 @@ def sweep_stuck_runs() -> int:
     for outbox_id in nudged:
         _in_session(outbox.relay, app, outbox_id)
     return len(nudged)
+
+
+@app.task(name="pipeline.campaigns.materialize", ignore_result=True)
+def materialize_campaigns(campaign_id: str | None = None) -> int:
+    """Beat, every minute, and at once when a campaign changes: turn the occurrences due
+    within the horizon into runs (each exactly once), then send their events."""
+    horizon = get_settings().campaign_horizon
+    only = uuid.UUID(campaign_id) if campaign_id else None
+    created = 0
+    while True:
+        with worker_session() as session:
+            report = campaigns.materialize(
+                session, datetime.now(UTC), horizon=horizon, campaign_id=only
+            )
+        created += report.created
+        if report.runs:
+            _in_session(outbox.relay_many, app, [run.outbox_id for run in report.runs])
+        if report.campaigns < campaigns.BATCH:
+            return created

@@ -17,8 +17,8 @@ def test_a_run_of_an_organization_with_a_backlog_gets_a_lower_priority(db: None)
     big = [make_run(org="big", status=RunStatus.GENERATING)[0] for _ in range(40)]
     small, _ = make_run(org="small")
     make_run(org="small", status=RunStatus.PUBLISHED)  # done: not part of its backlog
-    assert tasks._fair_priority(str(big[-1])) == 6  # 40 runs before publishing
-    assert tasks._fair_priority(str(small)) == 0
+    assert tasks._canvas_options(str(big[-1]))[0] == 6  # 40 runs before publishing
+    assert tasks._canvas_options(str(small))[0] == 0
 
 
 def test_the_broker_hands_out_the_higher_priority_task_first(db: None) -> None:

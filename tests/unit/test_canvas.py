@@ -90,3 +90,13 @@ def test_every_task_of_a_run_carries_its_fair_share_priority() -> None:
 )
 def test_each_doubling_of_a_backlog_costs_one_priority_step(backlog: int, priority: int) -> None:
     assert priority_for_backlog(backlog) == priority
+
+
+def test_a_campaigns_tasks_name_their_campaign_for_monitors_and_others_do_not() -> None:
+    generate, check, fan_out = parts(build_run_canvas(RUN, POSTS, campaign="Weekly tips"))
+    steps = [generate, check, *fan_out.tasks, fan_out.body]
+    assert [step.options["shadow"] for step in steps] == [
+        f"{step.task} [campaign: Weekly tips]" for step in steps
+    ]
+    plain = parts(build_run_canvas(RUN, POSTS))
+    assert all("shadow" not in step.options for step in plain[:2])

@@ -14,7 +14,7 @@ from briefcast.api.schemas import BriefSummary, PostOut, RunOut, StageOut
 from briefcast.api.schemas.runs import AttemptOut, CopyInfo, UsageOut
 from briefcast.models.repositories import ingest
 from briefcast.models.repositories import usage as usage_repo
-from briefcast.models.repositories.ingest import RUN_APPROVED
+from briefcast.models.repositories.ingest import RUN_APPROVED, run_event_payload
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
 
@@ -83,6 +83,5 @@ async def review(
     )
     await session.commit()
     if result.outbox_id is not None:
-        payload = {"run_id": str(run_id), "post_ids": [str(p) for p in result.post_ids]}
-        relay.submit(result.outbox_id, RUN_APPROVED, payload)
+        relay.submit(result.outbox_id, RUN_APPROVED, run_event_payload(run_id, result.post_ids))
     return ReviewOut(run_id=run_id, status=result.status)

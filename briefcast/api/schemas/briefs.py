@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from briefcast.models.posts import Platform
+from briefcast.pipeline.campaigns.content import DEFAULT_BRAND_VOICE
 
 # A schedule this far in the past is taken as "now" (client clocks drift); beyond it, refused.
 PAST_TOLERANCE = timedelta(seconds=60)
@@ -45,7 +46,7 @@ class BriefIn(BaseModel):
 
     topic: Text(3, 200)  # type: ignore[valid-type]
     key_points: list[Text(1, 280)] = Field(min_length=1, max_length=10)  # type: ignore[valid-type]
-    brand_voice: Text(1, 500) = "clear, warm and confident"  # type: ignore[valid-type]
+    brand_voice: Text(1, 500) = DEFAULT_BRAND_VOICE  # type: ignore[valid-type]
     audience: Text(0, 500) = ""  # type: ignore[valid-type]
     brand_color: str | None = Field(
         default=None,

@@ -181,6 +181,24 @@ def claim_unsent_outbox(
     )
 
 
+def lock_unsent_outbox(session: Session, outbox_ids: list[int]) -> list[OutboxMessage]:
+    """These rows, if still unsent and not held by the sweep or another sender."""
+    if not outbox_ids:
+        return []
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(outbox_ids),
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.error.is_(None),
+            )
+            .order_by(OutboxMessage.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
 def lock_stuck_runs(
     session: Session, statuses: list[str], older_than_s: int, limit: int = 50
 ) -> list[tuple[Run, list[uuid.UUID]]]:

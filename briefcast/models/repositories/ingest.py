@@ -23,6 +23,11 @@ RUN_SUBMITTED = "run.submitted"  # start (or restart) the run's canvas
 RUN_APPROVED = "run.approved"  # a person approved the copy: render, schedule, publish
 
 
+def run_event_payload(run_id: uuid.UUID, post_ids: Sequence[uuid.UUID | str]) -> dict[str, Any]:
+    """The payload of both run events: the one shape every sender and task agrees on."""
+    return {"run_id": str(run_id), "post_ids": [str(p) for p in post_ids]}
+
+
 @dataclass(frozen=True)
 class NewBrief:
     """A brief as accepted: every column of its row, with the ids chosen by the caller."""
@@ -45,6 +50,7 @@ class NewBrief:
     photo_url: str | None = None
     publish_at: datetime | None = None
     idempotency_key: str | None = None
+    campaign_id: uuid.UUID | None = None  # set by the campaign materializer only
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,7 @@ async def accept_brief(conn: AsyncConnection, new: NewBrief) -> AcceptedRun | No
     """
     run_id = uuid.uuid4()
     post_ids = [uuid.uuid4() for _ in new.platforms]
-    payload = {"run_id": str(run_id), "post_ids": [str(p) for p in post_ids]}
+    payload = run_event_payload(run_id, post_ids)
     driver = await _driver(conn)
     if driver.is_in_transaction():
         # Inside a transaction the statement would commit (or roll back) with it, after the

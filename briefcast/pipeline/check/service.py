@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from briefcast.models.outbox import OutboxMessage
 from briefcast.models.repositories import pipeline as repo
-from briefcast.models.repositories.ingest import RUN_SUBMITTED
+from briefcast.models.repositories.ingest import RUN_SUBMITTED, run_event_payload
 from briefcast.models.runs import RunStatus, StageOutcome
 from briefcast.models.tenancy import BrandVoice
 from briefcast.pipeline.check.gate import GateRules, Verdict, judge
@@ -102,8 +102,7 @@ def check_copy(
 
 
 def _run_payload(session: Session, run_id: uuid.UUID) -> dict[str, Any]:
-    post_ids = [str(post.id) for post in repo.posts_of_run(session, run_id)]
-    return {"run_id": str(run_id), "post_ids": post_ids}
+    return run_event_payload(run_id, [post.id for post in repo.posts_of_run(session, run_id)])
 
 
 def _judge_all(

@@ -35,6 +35,8 @@ class CopyBrief(BaseModel):
     voice: VoiceRules | None = None
     # The gate's reasons from the last attempt, for the model to put right.
     feedback: list[str] = Field(default_factory=list)
+    # A campaign occurrence's latest posts, newest first, so it does not repeat itself.
+    recent_posts: list[str] = Field(default_factory=list)
 
 
 class PlatformCopy(BaseModel):

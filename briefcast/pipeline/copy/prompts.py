@@ -54,6 +54,9 @@ def build_messages(brief: CopyBrief) -> list[dict[str, str]]:
             f"characters, at most {HASHTAG_LIMITS[platform]} hashtags, "
             f"{PLATFORM_NOTES.get(platform, '')}"
         )
+    if brief.recent_posts:
+        lines.append("Recent posts of this campaign; do not repeat their openings or wording:")
+        lines += [f"> {post}" for post in brief.recent_posts]
     if brief.feedback:
         lines.append("The last attempt was refused. Put right:")
         lines += [f"* {reason}" for reason in brief.feedback]

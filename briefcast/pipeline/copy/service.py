@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from briefcast.models.posts import PostStatus
+from briefcast.models.repositories import campaigns as campaigns_repo
 from briefcast.models.repositories import pipeline as repo
 from briefcast.models.repositories import usage as usage_repo
 from briefcast.models.runs import RunStatus, StageOutcome
@@ -26,6 +27,7 @@ from briefcast.pipeline.copy.offline import OfflineCopywriter
 
 STAGE = "copy"
 BUDGET_SPENT = "the organization's monthly model budget is spent"
+RECENT_POSTS = 5  # a campaign's latest captions the model sees, so it does not repeat itself
 SessionScope = Callable[[], AbstractContextManager[Session]]
 
 
@@ -71,6 +73,11 @@ def _claim(session: Session, run_id: uuid.UUID) -> Claimed | None:
             variants=brief.variants,
             voice=voice_rules(voice) if voice else None,
             feedback=list(run.copy_feedback),
+            recent_posts=(
+                campaigns_repo.recent_captions(session, brief.campaign_id, run_id, RECENT_POSTS)
+                if brief.campaign_id
+                else []
+            ),
         ),
         organization_id=run.organization_id,
         over_budget=left is not None and left <= 0,

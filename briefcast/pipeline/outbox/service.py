@@ -21,11 +21,16 @@ from sqlalchemy.orm import Session
 
 from briefcast.models.outbox import OutboxMessage
 from briefcast.models.repositories import claims
-from briefcast.models.repositories.ingest import RUN_APPROVED, RUN_SUBMITTED
+from briefcast.models.repositories.campaigns import CAMPAIGN_CHANGED
+from briefcast.models.repositories.ingest import RUN_APPROVED, RUN_SUBMITTED, run_event_payload
 from briefcast.models.runs import RunStatus
 
 log = structlog.get_logger(__name__)
-EVENT_TASKS = {RUN_SUBMITTED: "pipeline.runs.start", RUN_APPROVED: "pipeline.runs.resume"}
+EVENT_TASKS = {
+    RUN_SUBMITTED: "pipeline.runs.start",
+    RUN_APPROVED: "pipeline.runs.resume",
+    CAMPAIGN_CHANGED: "pipeline.campaigns.materialize",
+}
 
 
 class UnknownTopicError(ValueError):
@@ -51,6 +56,20 @@ def relay(session: Session, app: Celery, outbox_id: int) -> bool:
     send(app, row.topic, row.payload)
     row.sent_at = datetime.now(UTC)
     return True
+
+
+def relay_many(session: Session, app: Celery, outbox_ids: list[int]) -> int:
+    """Send committed rows in one publish batch (a worker's own events, e.g. a campaign's
+    new runs); rows the sweep holds or already sent are left to it."""
+    rows = claims.lock_unsent_outbox(session, outbox_ids)
+    with app.producer_or_acquire() as producer, producer.batch():
+        for row in rows:
+            row.send_attempts += 1
+            send(app, row.topic, row.payload, producer=producer)
+    now = datetime.now(UTC)
+    for row in rows:
+        row.sent_at = now
+    return len(rows)
 
 
 def sweep(session: Session, app: Celery, older_than_s: int) -> int:
@@ -86,8 +105,9 @@ def nudge_stuck_runs(session: Session, older_than_s: int) -> list[int]:
     """
     rows = []
     for run, post_ids in claims.lock_stuck_runs(session, list(_RESTART), older_than_s):
-        payload = {"run_id": str(run.id), "post_ids": [str(p) for p in post_ids]}
-        row = OutboxMessage(topic=_RESTART[RunStatus(run.status)], payload=payload)
+        row = OutboxMessage(
+            topic=_RESTART[RunStatus(run.status)], payload=run_event_payload(run.id, post_ids)
+        )
         session.add(row)
         run.updated_at = datetime.now(UTC)  # not nudged again before another full wait
         rows.append(row)

@@ -1,0 +1,280 @@
+"""Campaigns: recurring and queued content. Another organization's campaign is a 404.
+
+Each write commits, then relays its `campaign.changed` outbox row so the materializer looks
+at the campaign at once rather than at its next beat tick.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from briefcast.api import campaigns as service
+from briefcast.api.deps import PrincipalDep, RelayDep, SessionDep
+from briefcast.api.errors import ApiError
+from briefcast.api.intake import unknown_organization
+from briefcast.api.relay import OutboxRelay
+from briefcast.api.schemas.campaigns import (
+    MAX_ITEMS_PER_REQUEST,
+    CampaignIn,
+    CampaignList,
+    CampaignOut,
+    CampaignPatch,
+    CsvError,
+    ErrorOut,
+    ItemRow,
+    ItemsAdded,
+    ItemsIn,
+    OnError,
+    TooManyRowsError,
+    csv_rows,
+    json_rows,
+)
+from briefcast.models.repositories import campaigns as repo
+from briefcast.models.repositories import ingest
+
+router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
+# Bodies that may hold up to MAX_ITEMS_PER_REQUEST items (or as many overrides): they get the
+# upload allowance rather than the small default (see app.py).
+BULK_PATHS = re.compile(r"/api/v1/campaigns(/[^/]+(/items)?)?")
+_CSV_EXAMPLE = "topic,key_points,quote,attribution\nWhy we compost,Less waste|Better soil,,\n"
+
+
+def _errors(by_status: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for the error answers a route gives: status -> its error codes."""
+    return {
+        status: {"model": ErrorOut, "description": f"error_code: {codes}"}
+        for status, codes in {401: "unauthorized", **by_status}.items()
+    }
+
+
+_NOT_FOUND = {404: "campaign_not_found"}
+_SCHEDULE = "invalid_schedule, invalid_overrides, incomplete_template"
+_REFS = "unknown_brand_voice, unknown_upload"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _relay(relay: OutboxRelay, changed: service.Changed) -> None:
+    if changed.outbox_id is not None:
+        relay.submit(
+            changed.outbox_id, repo.CAMPAIGN_CHANGED, repo.changed_event(changed.campaign.id)
+        )
+
+
+async def _name_conflict(session: AsyncSession, org_id: uuid.UUID, name: str) -> ApiError:
+    """What an IntegrityError on a campaign insert or rename was: a name taken in between
+    (the unique key), or an organization that does not exist (the foreign key)."""
+    await session.rollback()
+    if await ingest.get_organization(session, org_id) is None:
+        return unknown_organization()
+    return service.name_taken(name)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CampaignOut,
+    responses=_errors(
+        {
+            403: "unknown_organization",
+            409: "campaign_name_taken",
+            422: f"validation_error, invalid_items, {_SCHEDULE}, {_REFS}",
+        }
+    ),
+)
+async def create_campaign(
+    body: CampaignIn,
+    principal: PrincipalDep,
+    session: SessionDep,
+    relay: RelayDep,
+    response: Response,
+) -> CampaignOut:
+    """A campaign from now on: occurrences before its creation never fire."""
+    now = _now()
+    org_id = principal.organization_id
+    try:
+        changed = await service.create(session, org_id, body, now)
+        await session.commit()
+    except IntegrityError as exc:
+        raise await _name_conflict(session, org_id, body.name) from exc
+    _relay(relay, changed)
+    response.headers["Location"] = f"/api/v1/campaigns/{changed.campaign.id}"
+    return await service.view(session, changed.campaign, now)
+
+
+@router.get("", response_model=CampaignList, responses=_errors({422: "validation_error"}))
+async def list_campaigns(
+    principal: PrincipalDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CampaignList:
+    found = await repo.list_for(session, principal.organization_id, limit, offset)
+    return CampaignList(items=[service.summary(c) for c in found], limit=limit, offset=offset)
+
+
+@router.get("/{campaign_id}", response_model=CampaignOut, responses=_errors(_NOT_FOUND))
+async def get_campaign(
+    campaign_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
+) -> CampaignOut:
+    """The campaign, its next 10 occurrences (local time), its latest 50 and its totals."""
+    campaign = await service.load(session, principal.organization_id, campaign_id)
+    return await service.view(session, campaign, _now())
+
+
+@router.patch(
+    "/{campaign_id}",
+    response_model=CampaignOut,
+    responses=_errors(
+        {
+            **_NOT_FOUND,
+            409: "campaign_name_taken",
+            422: f"validation_error, template_breaks_items, {_SCHEDULE}, {_REFS}",
+        }
+    ),
+)
+async def update_campaign(
+    campaign_id: uuid.UUID,
+    body: CampaignPatch,
+    principal: PrincipalDep,
+    session: SessionDep,
+    relay: RelayDep,
+) -> CampaignOut:
+    """Changes only occurrences not materialized yet; the ones already created stay."""
+    now = _now()
+    org_id = principal.organization_id
+    try:
+        changed = await service.update(session, org_id, campaign_id, body, now)
+        await session.commit()
+    except IntegrityError as exc:
+        raise await _name_conflict(session, org_id, body.name or "") from exc
+    _relay(relay, changed)
+    return await service.view(session, changed.campaign, now)
+
+
+@router.delete("/{campaign_id}", status_code=204, responses=_errors(_NOT_FOUND))
+async def delete_campaign(
+    campaign_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
+) -> Response:
+    """Its items and occurrences go with it; runs it already created stay (unlinked)."""
+    campaign = await service.load(session, principal.organization_id, campaign_id, lock=True)
+    await repo.delete(session, campaign)
+    await session.commit()
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{campaign_id}/pause",
+    response_model=CampaignOut,
+    responses=_errors({**_NOT_FOUND, 409: "campaign_completed"}),
+)
+async def pause_campaign(
+    campaign_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
+) -> CampaignOut:
+    now = _now()
+    changed = await service.pause(session, principal.organization_id, campaign_id, now)
+    await session.commit()
+    return await service.view(session, changed.campaign, now)
+
+
+@router.post(
+    "/{campaign_id}/resume",
+    response_model=CampaignOut,
+    responses=_errors({**_NOT_FOUND, 409: "campaign_completed"}),
+)
+async def resume_campaign(
+    campaign_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, relay: RelayDep
+) -> CampaignOut:
+    """Occurrences that fell while it was paused are recorded as skipped, never fired."""
+    now = _now()
+    changed = await service.resume(session, principal.organization_id, campaign_id, now)
+    await session.commit()
+    _relay(relay, changed)
+    return await service.view(session, changed.campaign, now)
+
+
+@router.post(
+    "/{campaign_id}/items",
+    status_code=201,
+    response_model=ItemsAdded,
+    responses=_errors(
+        {
+            **_NOT_FOUND,
+            413: f"too_many_items (over {MAX_ITEMS_PER_REQUEST}), payload_too_large",
+            415: "unsupported_media_type",
+            422: "validation_error, invalid_items, invalid_csv, no_items",
+        }
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": ItemsIn.model_json_schema()},
+                "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
+            },
+        }
+    },
+)
+async def add_items(
+    campaign_id: uuid.UUID,
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    relay: RelayDep,
+    on_error: Annotated[
+        OnError | None, Query(description="For CSV; for JSON it overrides the body's.")
+    ] = None,
+) -> ItemsAdded:
+    """Up to 500 items, as JSON or as CSV (a header row; key_points separated by "|"). A bad
+    item is reported by its index (JSON) or its file line (CSV, the header is line 1)."""
+    rows, mode = await _item_rows(request, on_error)
+    now = _now()
+    result = await service.add_items(
+        session, principal.organization_id, campaign_id, rows, mode, now
+    )
+    if result.changed is not None:
+        await session.commit()
+        _relay(relay, result.changed)
+    return ItemsAdded(added=result.added, slots=result.slots, rejected=result.rejected)
+
+
+async def _item_rows(request: Request, on_error: OnError | None) -> tuple[list[ItemRow], OnError]:
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    data = await request.body()
+    if media_type == "text/csv":
+        try:
+            return csv_rows(data, MAX_ITEMS_PER_REQUEST), on_error or "reject"
+        except TooManyRowsError as exc:
+            raise _too_many() from exc
+        except CsvError as exc:
+            raise ApiError(422, "invalid_csv", str(exc), {"reason": str(exc)}) from exc
+    if media_type != "application/json":
+        raise ApiError(
+            415, "unsupported_media_type", "Send application/json or text/csv.",
+            {"content_type": media_type},
+        )  # fmt: skip
+    try:
+        body = ItemsIn.model_validate_json(data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+    if len(body.items) > MAX_ITEMS_PER_REQUEST:
+        raise _too_many()
+    return json_rows(body.items), on_error or body.on_error
+
+
+def _too_many() -> ApiError:
+    return ApiError(
+        413, "too_many_items", f"At most {MAX_ITEMS_PER_REQUEST} items per request.",
+        {"max_items": MAX_ITEMS_PER_REQUEST},
+    )  # fmt: skip

@@ -1,0 +1,1 @@
+"""Campaigns: schedules in local time, the content each occurrence posts, the materializer."""

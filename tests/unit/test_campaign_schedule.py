@@ -1,0 +1,189 @@
+"""Campaign schedules in local time: daylight saving, ends, skips, overrides, slot queues."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from briefcast.pipeline.campaigns.schedule import (
+    Recurrence,
+    ScheduleError,
+    SlotQueue,
+    parse,
+    to_local,
+)
+
+
+def _recurrence(rule: str, start: str, zone: str, **extra: Any) -> Recurrence:
+    sched = parse({"kind": "recurrence", "rrule": rule, "start": start, **extra}, zone)
+    assert isinstance(sched, Recurrence)
+    return sched
+
+
+def _utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def _local_times(sched: Recurrence | SlotQueue, times: list[datetime]) -> list[str]:
+    return [to_local(t, sched.zone).isoformat(timespec="minutes") for t in times]
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "window", "offsets"),
+    [
+        # Europe/Berlin springs forward on 2027-03-28 and falls back on 2027-10-31.
+        ("Europe/Berlin", "2027-03-26T09:00:00", (_utc(2027, 3, 26), _utc(2027, 3, 31)), {1, 2}),
+        ("Europe/Berlin", "2027-10-29T09:00:00", (_utc(2027, 10, 29), _utc(2027, 11, 3)), {1, 2}),
+        # America/New_York: 2027-03-14 and 2027-11-07.
+        ("America/New_York", "2027-03-12T09:00:00", (_utc(2027, 3, 12), _utc(2027, 3, 17)), {4, 5}),
+        (
+            "America/New_York",
+            "2027-11-05T09:00:00",
+            (_utc(2027, 11, 5), _utc(2027, 11, 10)),
+            {4, 5},
+        ),
+    ],
+)
+def test_nine_local_stays_nine_local_across_dst(
+    zone: str, start: str, window: tuple[datetime, datetime], offsets: set[int]
+) -> None:
+    sched = _recurrence("FREQ=DAILY;BYHOUR=9;BYMINUTE=0", start, zone)
+    times = sched.occurrences(*window)
+    assert _local_times(sched, times) == [
+        (date.fromisoformat(start[:10]) + timedelta(days=i)).isoformat() + "T09:00"
+        for i in range(5)
+    ]
+    # The UTC hour moved by exactly the change of offset: both offsets appear.
+    assert {abs(t.hour - 9) for t in times} == offsets
+
+
+def test_spring_forward_gap_fires_once_an_hour_later_and_fall_back_fires_once() -> None:
+    sched = _recurrence("FREQ=DAILY;BYHOUR=2;BYMINUTE=30", "2027-03-27T02:30:00", "Europe/Berlin")
+    spring = sched.occurrences(_utc(2027, 3, 27), _utc(2027, 3, 30))
+    # 02:30 does not exist on the 28th: RFC 5545 reads it with the offset before the gap.
+    assert _local_times(sched, spring) == [
+        "2027-03-27T02:30",
+        "2027-03-28T03:30",
+        "2027-03-29T02:30",
+    ]
+    autumn = sched.occurrences(_utc(2027, 10, 30), _utc(2027, 11, 2))
+    # 02:30 happens twice on the 31st: one occurrence, at the first of them (+02:00).
+    assert [t.isoformat() for t in autumn] == [
+        "2027-10-30T00:30:00+00:00",
+        "2027-10-31T00:30:00+00:00",
+        "2027-11-01T01:30:00+00:00",
+    ]
+
+
+def test_count_and_until_end_the_schedule() -> None:
+    by_count = _recurrence("FREQ=DAILY;BYHOUR=9", "2027-01-01T09:00:00", "UTC", count=3)
+    assert len(by_count.occurrences(_utc(2026, 12, 31), _utc(2027, 2, 1))) == 3
+    assert by_count.first_after(_utc(2027, 1, 3, 9)) is None
+    by_date = _recurrence(
+        "FREQ=DAILY;BYHOUR=9", "2027-01-01T09:00:00", "Asia/Tokyo", until="2027-01-04"
+    )
+    times = by_date.occurrences(_utc(2026, 12, 31), _utc(2027, 2, 1))
+    assert _local_times(by_date, times)[-1] == "2027-01-04T09:00"
+    assert len(times) == 4
+
+
+def test_window_is_half_open_so_adjacent_windows_never_share_an_occurrence() -> None:
+    sched = _recurrence("FREQ=HOURLY", "2027-01-01T00:00:00", "Europe/Berlin")
+    first = sched.occurrences(_utc(2027, 1, 1), _utc(2027, 1, 1, 5))
+    second = sched.occurrences(_utc(2027, 1, 1, 5), _utc(2027, 1, 1, 10))
+    assert len(first) == len(second) == 5
+    assert not set(first) & set(second)
+
+
+def test_skipped_dates_and_overrides_are_per_local_occurrence() -> None:
+    sched = _recurrence(
+        "FREQ=WEEKLY;BYDAY=TU,TH;BYHOUR=9;BYMINUTE=0",
+        "2026-12-01T09:00:00",
+        "Europe/Berlin",
+        skip_dates=["2026-12-24"],
+        overrides={
+            "2026-12-29T09:00:00": {"topic": "Our year in review"},
+            "2026-12-31T09:00:00": {"skip": True},
+        },
+    )
+    dec_24, dec_29, dec_31 = (_utc(2026, 12, d, 8) for d in (24, 29, 31))
+    assert sched.skip_reason(dec_24) == "2026-12-24 is one of the campaign's skipped dates"
+    assert sched.skip_reason(dec_29) is None
+    assert sched.override(dec_29) == {"topic": "Our year in review"}
+    assert "set to skip" in (sched.skip_reason(dec_31) or "")
+    assert sched.override(dec_31) == {}
+
+
+def test_upcoming_lists_the_next_occurrences_in_order() -> None:
+    sched = _recurrence("FREQ=WEEKLY;BYDAY=MO;BYHOUR=9", "2027-01-04T09:00:00", "UTC")
+    upcoming = sched.upcoming(_utc(2027, 1, 4, 9), 3)
+    assert upcoming == [_utc(2027, 1, 11, 9), _utc(2027, 1, 18, 9), _utc(2027, 1, 25, 9)]
+
+
+def test_slot_queue_fills_slots_in_order_across_a_week_boundary_and_dst() -> None:
+    queue = parse(
+        {"kind": "slots", "slots": [{"days": ["FR", "MO"], "time": "09:00"},
+                                    {"days": ["MO"], "time": "12:30"}]},
+        "America/New_York",
+    )  # fmt: skip
+    assert isinstance(queue, SlotQueue)
+    # Friday 2027-11-05 08:00 local; the clocks go back on Sunday the 7th.
+    slots = queue.next_free(_utc(2027, 11, 5, 12), 5)
+    assert _local_times(queue, slots) == [
+        "2027-11-05T09:00",
+        "2027-11-08T09:00",
+        "2027-11-08T12:30",
+        "2027-11-12T09:00",
+        "2027-11-15T09:00",
+    ]
+    assert slots[0].hour == 13 and slots[1].hour == 14  # -04:00, then -05:00
+    # After the last taken slot, the next ones follow it.
+    assert queue.next_free(slots[-1], 1) == [_utc(2027, 11, 15, 17, 30)]
+
+
+@pytest.mark.parametrize(
+    ("document", "zone"),
+    [
+        ({"kind": "recurrence", "rrule": "FREQ=SOMETIMES", "start": "2027-01-01T09:00:00"}, "UTC"),
+        (
+            {"kind": "recurrence", "rrule": "FREQ=DAILY", "start": "2027-01-01T09:00:00"},
+            "Mars/Base",
+        ),
+        ({"kind": "cron"}, "UTC"),
+    ],
+)
+def test_a_schedule_that_cannot_be_expanded_says_why(document: dict[str, Any], zone: str) -> None:
+    with pytest.raises(ScheduleError):
+        sched = parse(document, zone)
+        assert isinstance(sched, Recurrence)
+        sched.first_after(_utc(2027, 1, 1))
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;BYHOUR=9;BYMINUTE=0",
+        "FREQ=MONTHLY;BYDAY=FR;BYSETPOS=-1;BYHOUR=17",
+        "FREQ=DAILY;BYHOUR=2,9;BYMINUTE=30",
+        "FREQ=HOURLY;INTERVAL=5",
+        "FREQ=MONTHLY;INTERVAL=3",
+        "FREQ=YEARLY;BYMONTH=3,10;BYMONTHDAY=-1",
+    ],
+)
+def test_expanding_from_an_anchor_gives_the_same_occurrences_as_from_the_start(
+    rule: str,
+) -> None:
+    plain = _recurrence(rule, "2026-01-06T09:00:00", "Europe/Berlin")
+    for k in (3, 7):
+        anchor_local, anchor_utc = plain.expand(_utc(2026, 1, 1), _utc(2031, 1, 1))[k]
+        anchored = parse(plain_document(rule), "Europe/Berlin", anchor=anchor_local)
+        assert isinstance(anchored, Recurrence)
+        window = (anchor_utc - timedelta(seconds=1), anchor_utc + timedelta(days=800))
+        assert anchored.occurrences(*window) == plain.occurrences(*window)
+        assert anchored.next_occurrence(anchor_utc) == plain.next_occurrence(anchor_utc)
+
+
+def plain_document(rule: str) -> dict[str, Any]:
+    return {"kind": "recurrence", "rrule": rule, "start": "2026-01-06T09:00:00"}
