@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
+from briefcast.api import schedule_worker
 from briefcast.api.errors import install_error_handlers
 from briefcast.api.intake import BriefIntake
 from briefcast.api.limits import BodySizeLimit
@@ -49,6 +50,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.relay.aclose()
+        schedule_worker.shutdown()
         await app.state.redis.aclose()
         await engine.dispose()
 

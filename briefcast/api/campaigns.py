@@ -20,6 +20,7 @@ import anyio
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from briefcast.api import schedule_worker
 from briefcast.api.errors import ApiError
 from briefcast.api.schemas.briefs import BriefIn
 from briefcast.api.schemas.campaigns import (
@@ -44,12 +45,16 @@ from briefcast.models.repositories import voices
 from briefcast.pipeline.campaigns import schedule
 from briefcast.pipeline.campaigns.content import brief_fields
 
+# Occurrences closer than MIN_GAP only in a rule with a count of at most MAX_DENSE_COUNT;
+# judged on the rule's first DENSITY_SAMPLE occurrences.
+MIN_GAP = timedelta(minutes=15)
+MAX_DENSE_COUNT = 60
+DENSITY_SAMPLE = 200
 UPCOMING = 10
 PAST = 50
 # Expanding a rule that has no occurrence left (FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30) makes
 # dateutil scan up to the year 9999: seconds of CPU. Expansions run in a thread, and a
 # schedule that takes longer than this is refused rather than holding the request.
-EXPANSION_BUDGET_S = 2.0
 T = TypeVar("T")
 
 
@@ -102,6 +107,7 @@ async def create(
     await _check_template_refs(session, org_id, body.template)
     document = body.schedule.document()
     sched = _parse(document, body.timezone)
+    await _check_density(sched)
     rows = [ItemRow({"index": i}, item) for i, item in enumerate(body.items)]
     contents = await _checked_items(session, org_id, template, rows)
     if any(row.errors for row in rows):
@@ -160,6 +166,8 @@ async def update(
     timezone = patch.timezone or campaign.timezone
     document = patch.schedule.document() if patch.schedule else campaign.schedule
     sched = _parse(document, timezone)
+    if patch.schedule is not None:
+        await _check_density(sched)
     template = campaign.brief_template
     if patch.template is not None:
         template = patch.template.model_dump(mode="json", exclude_unset=True)
@@ -261,6 +269,9 @@ async def _reschedule(
     now: datetime,
 ) -> None:
     """Place the occurrences after the cursor under the new schedule."""
+    if campaign.status == CampaignStatus.COMPLETED:
+        # Started again: the new rule's occurrences before the edit are not owed.
+        campaign.materialized_through = max(campaign.materialized_through, now)
     cursor = campaign.materialized_through
     if isinstance(new, schedule.SlotQueue) and new != old:
         pending = await repo.unused_items_to_slot(session, campaign.id, cursor)
@@ -272,12 +283,14 @@ async def _reschedule(
         for item in await repo.unused_items_to_slot(session, campaign.id, cursor):
             item.slot_at = None  # a recurrence takes items by position, not by slot
     await session.flush()
-    campaign.schedule_anchor = None  # an occurrence of the old rule, not of the new one
+    # Both describe the old rule: the anchor is one of its occurrences, ends_at its last.
+    campaign.schedule_anchor = campaign.ends_at = None
     await _set_next(session, campaign, new, cursor)
     if campaign.status == CampaignStatus.PAUSED:
         return
     ended = isinstance(new, schedule.Recurrence) and campaign.next_due_at is None
     campaign.status = CampaignStatus.COMPLETED if ended else CampaignStatus.ACTIVE
+    campaign.status_reason = None  # a parked campaign's new schedule is tried afresh
 
 
 async def _set_next(
@@ -290,6 +303,23 @@ async def _set_next(
         return
     following = await expand(sched.next_occurrence, after)
     campaign.schedule_anchor, campaign.next_due_at = following if following else (None, None)
+
+
+async def _check_density(sched: schedule.Schedule) -> None:
+    """Each occurrence is a run with its model calls: occurrences minutes apart are for a
+    short burst (a countdown, a demo), never an open-ended schedule."""
+    if not isinstance(sched, schedule.Recurrence):
+        return
+    gap = await expand(sched.densest_gap, DENSITY_SAMPLE)
+    short_burst = sched.count is not None and sched.count <= MAX_DENSE_COUNT
+    if gap is not None and gap < MIN_GAP and not short_burst:
+        minutes = MIN_GAP.total_seconds() / 60
+        raise ApiError(
+            422, "schedule_too_dense",
+            f"Occurrences less than {minutes:.0f} minutes apart need a count of at most "
+            f"{MAX_DENSE_COUNT}.",
+            {"shortest_gap_s": gap.total_seconds(), "max_count": MAX_DENSE_COUNT},
+        )  # fmt: skip
 
 
 def _refuse_completed(campaign: Campaign) -> None:
@@ -319,13 +349,13 @@ def _parse(
 
 
 async def expand(fn: Callable[..., T], *args: Any) -> T:
-    """A schedule computation off the event loop, within EXPANSION_BUDGET_S."""
+    """A schedule computation in the schedule worker (a child process, stopped if it runs
+    past its budget), awaited off the event loop."""
     try:
-        with anyio.fail_after(EXPANSION_BUDGET_S):
-            return await anyio.to_thread.run_sync(partial(fn, *args), abandon_on_cancel=True)
+        return await anyio.to_thread.run_sync(partial(schedule_worker.run, fn, *args))
     except schedule.ScheduleError as exc:
         raise ApiError(422, "invalid_schedule", str(exc), {"reason": str(exc)}) from exc
-    except TimeoutError as exc:
+    except schedule_worker.ScheduleTimeoutError as exc:
         reason = "the rule has no occurrence that can be found (it may have none at all)"
         raise ApiError(422, "invalid_schedule", reason, {"reason": reason}) from exc
 
@@ -505,22 +535,32 @@ def _override_problems(
 
 async def view(session: AsyncSession, campaign: Campaign, now: datetime) -> CampaignOut:
     zone = ZoneInfo(campaign.timezone)
-    sched = schedule.parse(campaign.schedule, campaign.timezone)
     upcoming: list[ScheduledOccurrence] = []
+    try:
+        sched = schedule.parse(
+            campaign.schedule, campaign.timezone, campaign.schedule_anchor, campaign.ends_at
+        )
+    except schedule.ScheduleError:  # a parked campaign (status failed) says why instead
+        sched = None
     if isinstance(sched, schedule.SlotQueue):
         for at, position in await repo.upcoming_slots(session, campaign.id, now, UPCOMING):
             upcoming.append(ScheduledOccurrence(at=at.astimezone(zone), item_position=position))
-    else:
-        # From the schedule alone: also the ones already materialized ahead of now.
-        for at in await expand(sched.upcoming, now, UPCOMING):
+    elif sched is not None:
+        # Those already turned into rows (up to the horizon ahead), then the schedule from
+        # the cursor on, where the campaign's anchor makes expanding it cheap.
+        for at, reason in await repo.occurrences_after(session, campaign.id, now, UPCOMING):
+            upcoming.append(ScheduledOccurrence(at=at.astimezone(zone), skipped_reason=reason))
+        after = max(now, campaign.materialized_through)
+        for local, at in await expand(sched.upcoming, after, UPCOMING - len(upcoming)):
             upcoming.append(
-                ScheduledOccurrence(at=at.astimezone(zone), skipped_reason=sched.skip_reason(at))
+                ScheduledOccurrence(at=at.astimezone(zone), skipped_reason=sched.skip_reason(local))
             )
     items, unused = await repo.item_totals(session, campaign.id)
     return CampaignOut(
         id=campaign.id,
         name=campaign.name,
         status=CampaignStatus(campaign.status),
+        status_reason=campaign.status_reason,
         timezone=campaign.timezone,
         schedule=campaign.schedule,
         template=campaign.brief_template,
@@ -556,13 +596,24 @@ async def view(session: AsyncSession, campaign: Campaign, now: datetime) -> Camp
     )
 
 
+async def list_for(
+    session: AsyncSession, org_id: uuid.UUID, limit: int, offset: int
+) -> list[CampaignSummary]:
+    return [summary(c) for c in await repo.list_for(session, org_id, limit, offset)]
+
+
+async def delete(session: AsyncSession, org_id: uuid.UUID, campaign_id: uuid.UUID) -> None:
+    """Its items and occurrences go with it; runs it already created stay (unlinked)."""
+    await repo.delete(session, await load(session, org_id, campaign_id, lock=True))
+
+
 def summary(campaign: Campaign) -> CampaignSummary:
     return CampaignSummary(
         id=campaign.id,
         name=campaign.name,
         status=CampaignStatus(campaign.status),
         timezone=campaign.timezone,
-        kind=campaign.schedule["kind"],
+        kind=campaign.schedule.get("kind"),  # none on a row from before schedules
         next_due_at=_local(campaign.next_due_at, ZoneInfo(campaign.timezone)),
     )
 

@@ -24,6 +24,7 @@ class CampaignStatus(enum.StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
     COMPLETED = "completed"  # the schedule has no occurrence left
+    FAILED = "failed"  # the materializer could not expand it; `status_reason` says why
 
 
 class ContentMode(enum.StrEnum):
@@ -57,12 +58,15 @@ class Campaign(UUIDPk, Timestamped, Base):
     max_uses: Mapped[int | None]
     lateness_s: Mapped[int] = mapped_column(default=3600)
     status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.ACTIVE)
+    status_reason: Mapped[str | None] = mapped_column(Text)
     # Every occurrence at or before this instant has its row: the materializer's cursor,
     # a bookmark into the schedule (occurrence times still come from the schedule alone).
     materialized_through: Mapped[datetime]
     # A recent occurrence of the rule in local time, where expanding it may start (cleared
     # when the schedule or zone changes; see pipeline/campaigns/schedule.py).
     schedule_anchor: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    # A counted rule's last occurrence, worked out once (a count is counted from the start).
+    ends_at: Mapped[datetime | None]
     # The first occurrence after the cursor (None: the schedule has ended).
     next_due_at: Mapped[datetime | None]
     # Set on resume: occurrences up to here fell while the campaign was paused and are

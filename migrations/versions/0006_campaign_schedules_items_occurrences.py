@@ -53,6 +53,8 @@ def upgrade() -> None:
         ),
     )
     op.add_column("campaigns", sa.Column("schedule_anchor", sa.DateTime(timezone=False)))
+    op.add_column("campaigns", sa.Column("ends_at", sa.DateTime(timezone=True)))
+    op.add_column("campaigns", sa.Column("status_reason", sa.Text()))
     op.add_column("campaigns", sa.Column("next_due_at", sa.DateTime(timezone=True)))
     op.add_column("campaigns", sa.Column("paused_until", sa.DateTime(timezone=True)))
     op.add_column("campaigns", sa.Column("updated_at", sa.DateTime(timezone=True)))
@@ -137,6 +139,11 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_campaign_occurrences_run_id"), "campaign_occurrences", ["run_id"], unique=False
     )
+    # A row of the old shape (no code ever wrote one) has no schedule to expand: park it.
+    op.execute(
+        "UPDATE campaigns SET status = 'failed', "
+        "status_reason = 'made before campaigns had schedules: give it one (PATCH)'"
+    )
     # Server defaults were only for rows of the old shape; the models fill these in.
     for column in ("schedule", "materialized_through"):
         op.alter_column("campaigns", column, server_default=None)
@@ -154,6 +161,8 @@ def downgrade() -> None:
         "paused_until",
         "next_due_at",
         "schedule_anchor",
+        "ends_at",
+        "status_reason",
         "materialized_through",
         "status",
         "lateness_s",

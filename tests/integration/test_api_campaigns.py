@@ -72,6 +72,10 @@ def _body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def _plain(rule: str) -> dict[str, Any]:
+    return {"kind": "recurrence", "rrule": rule, "start": "2026-12-01T09:00:00"}
+
+
 def _create(client: httpx.Client, **overrides: Any) -> dict[str, Any]:
     response = client.post("/api/v1/campaigns", json=_body(**overrides))
     assert response.status_code == 201, response.text
@@ -201,8 +205,7 @@ def test_a_schedule_already_over_is_created_completed(live: Live, org_token: str
     ("overrides", "field"),
     [
         ({"schedule": {**WEEKLY, "rrule": "FREQ=WEEKLY;BYDAY=XX"}}, "schedule.recurrence"),
-        ({"schedule": {**WEEKLY, "rrule": "FREQ=MINUTELY"}}, "schedule.recurrence"),
-        ({"schedule": {**WEEKLY, "rrule": "FREQ=SECONDLY;COUNT=61"}}, "schedule.recurrence"),
+        ({"schedule": {**WEEKLY, "rrule": "FREQ=DAILY;COUNT=10001"}}, "schedule.recurrence"),
         ({"schedule": {**WEEKLY, "rrule": "DTSTART:20261201T090000\nRRULE:FREQ=DAILY"}},
          "schedule.recurrence.rrule"),
         ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
@@ -225,6 +228,46 @@ def test_invalid_campaign_is_422_with_the_field_and_stores_nothing(
     details = _error(response, 422, "validation_error")
     assert field in [f["field"] for f in details["fields"]]
     assert _count(Campaign) == 0
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=MINUTELY",
+        "FREQ=SECONDLY;COUNT=61",
+        # Dense without saying so: every minute of every hour of every day.
+        "FREQ=DAILY;BYHOUR=" + ",".join(map(str, range(24)))
+        + ";BYMINUTE=" + ",".join(map(str, range(60))),
+    ],
+)  # fmt: skip
+def test_an_open_ended_rule_minutes_apart_is_refused(live: Live, org_token: str, rule: str) -> None:
+    response = _client(live, org_token).post("/api/v1/campaigns", json=_body(schedule=_plain(rule)))
+    details = _error(response, 422, "schedule_too_dense")
+    assert details["shortest_gap_s"] < 15 * 60 and details["max_count"] == 60
+    assert _count(Campaign) == 0
+
+
+def test_a_rule_with_no_occurrence_at_all_is_refused_within_the_budget(
+    live: Live, org_token: str
+) -> None:
+    started = time.monotonic()
+    response = _client(live, org_token).post(
+        "/api/v1/campaigns",
+        json=_body(schedule=_plain("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30")),
+    )
+    assert _error(response, 422, "invalid_schedule")["reason"].startswith("the rule has no")
+    assert time.monotonic() - started < 10  # not the walk to the year 9999
+    ok = _client(live, org_token).post("/api/v1/campaigns", json=_body(name="Still served"))
+    assert ok.status_code == 201, ok.text
+
+
+def test_count_in_the_rule_is_kept_as_the_schedules_count(live: Live, org_token: str) -> None:
+    created = _create(
+        _client(live, org_token),
+        schedule=_plain("FREQ=WEEKLY;COUNT=4;BYDAY=TU,TH;BYHOUR=9;BYMINUTE=0"),
+    )
+    assert created["schedule"]["count"] == 4
+    assert "COUNT" not in created["schedule"]["rrule"]
 
 
 def test_a_short_burst_finer_than_hourly_is_allowed_with_a_count(
@@ -619,3 +662,25 @@ def test_more_than_500_items_is_413(live: Live, org_token: str) -> None:
     # 500 is the limit, not over it.
     assert client.post(path, json={"items": [{"topic": "Same"}] * 500}).status_code == 201
     assert _count(CampaignItem) == 500
+
+
+def test_a_completed_campaign_given_a_new_schedule_owes_nothing_from_before_the_edit(
+    live: Live, org_token: str
+) -> None:
+    client = _client(live, org_token)
+    ended = {"kind": "recurrence", "rrule": "FREQ=DAILY", "start": "2020-01-01T09:00:00",
+             "count": 1}  # fmt: skip
+    created = _create(client, schedule=ended)
+    assert created["status"] == "completed"
+    with worker_session() as session:  # as if it had ended long ago
+        stored = session.get(Campaign, uuid.UUID(created["id"]))
+        assert stored is not None
+        stored.materialized_through = datetime(2020, 1, 2, tzinfo=UTC)
+    before = datetime.now(UTC)
+    hourly = {**_plain("FREQ=HOURLY;BYMINUTE=0"), "start": "2020-01-01T00:00:00"}
+    patched = client.patch(f"/api/v1/campaigns/{created['id']}", json={"schedule": hourly})
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert body["status"] == "active"
+    assert _at(body["materialized_through"]) >= before  # not 2020: no backlog of skips
+    assert before < _at(body["next_due_at"]) <= before + timedelta(hours=1)

@@ -434,3 +434,89 @@ def test_an_occurrences_copy_is_shown_the_campaigns_recent_posts(db: None) -> No
     with worker_session() as session:  # a brief outside any campaign is shown nothing
         claimed_first = _claim(session, first.run_id)
     assert claimed_first is not None and claimed_first.brief.recent_posts == []
+
+
+def test_a_campaign_that_cannot_be_planned_is_parked_and_the_others_go_on(db: None) -> None:
+    start = _utc(2027, 1, 1)
+    healthy = make_campaign(start, {**DAILY_NINE, "start": "2027-01-01T09:00:00"})
+    broken = make_campaign(start, {**DAILY_NINE, "start": "2027-01-01T09:00:00"})
+    with worker_session() as session:  # a stored rule no schedule can expand
+        row = session.get(Campaign, broken)
+        assert row is not None
+        row.schedule = {**row.schedule, "rrule": "FREQ=NEVER"}
+    report = tick(_utc(2027, 1, 1, 8, 58))
+    assert (report.created, report.parked) == (1, 1)
+    assert len(occurrences(healthy)) == 1 and occurrences(broken) == []
+    with worker_session() as session:
+        parked = session.get(Campaign, broken)
+        assert parked is not None and parked.status == CampaignStatus.FAILED
+        assert "invalid RRULE" in (parked.status_reason or "")
+        assert parked.materialized_through == start  # nothing of the tick kept
+    assert tick(_utc(2027, 1, 2, 8, 58)).parked == 0  # parked: no longer picked up
+
+
+def test_a_long_outage_of_a_dense_rule_records_the_skips_in_a_bounded_number_of_rows(
+    db: None,
+) -> None:
+    from briefcast.pipeline.campaigns.planning import MAX_SKIP_ROWS
+
+    start = _utc(2027, 1, 1)
+    campaign = make_campaign(
+        start, {"kind": "recurrence", "rrule": "FREQ=MINUTELY", "start": "2027-01-01T00:00:00"},
+        lateness_s=60,
+    )  # fmt: skip
+    report = tick(_utc(2027, 1, 1, 3))  # 3 hours down: 178 minutes more than a minute late
+    rows = occurrences(campaign)
+    skipped = [o for o in rows if o.status == "skipped"]
+    assert len(skipped) == MAX_SKIP_ROWS + 1
+    assert "this row stands for 128 occurrences" in (skipped[-1].reason or "")
+    # 02:59 is exactly a minute late (still within the window), then 03:00 to the horizon.
+    assert report.created == len(rows) - len(skipped) == 7
+
+
+def test_a_queued_item_whose_slot_fell_while_paused_moves_to_the_end_of_the_queue(
+    db: None,
+) -> None:
+    start = _utc(2027, 1, 4, 8)  # Monday
+    campaign = make_campaign(
+        start,
+        {"kind": "slots", "slots": [{"days": ["MO", "TU", "WE"], "time": "09:00"}]},
+        items=[{"topic": "Monday's post"}, {"topic": "Tuesday's post"}],
+    )
+    with worker_session() as session:  # paused over Monday, resumed Monday at noon
+        row = session.get(Campaign, campaign)
+        assert row is not None
+        row.paused_until = _utc(2027, 1, 4, 12)
+    tick(_utc(2027, 1, 4, 12))
+    for now in run_clock(_utc(2027, 1, 4, 13), _utc(2027, 1, 6, 10), timedelta(hours=1)):
+        tick(now)
+    rows = occurrences(campaign)
+    assert [(o.occurs_at.day, o.status) for o in rows] == [
+        (4, "skipped"), (5, "created"), (6, "created"),
+    ]  # fmt: skip
+    assert "moved to 2027-01-06T09:00:00+00:00" in (rows[0].reason or "")
+    assert topics_of_runs(campaign) == ["Tuesday's post", "Monday's post"]
+
+
+def test_rotation_with_a_cap_does_not_reuse_an_item_within_one_window(db: None) -> None:
+    start = _utc(2027, 1, 1)
+    campaign = make_campaign(
+        start, {"kind": "recurrence", "rrule": "FREQ=HOURLY;BYMINUTE=0,15,30,45",
+                "start": "2027-01-01T00:00:00"},
+        items=[{"topic": "Tip A"}, {"topic": "Tip B"}], mode=ContentMode.ROTATE, max_uses=1,
+    )  # fmt: skip
+    tick(_utc(2027, 1, 1, 0, 50))  # three occurrences in one window, two items, one use each
+    assert sorted(topics_of_runs(campaign)) == ["Tip A", "Tip B"]
+    assert [o.status for o in occurrences(campaign)] == ["created", "created", "skipped"]
+
+
+def test_a_counted_rule_learns_its_end_once_and_then_expands_from_its_anchor(db: None) -> None:
+    start = _utc(2027, 1, 1)
+    campaign = make_campaign(start, {**DAILY_NINE, "start": "2026-01-01T09:00:00", "count": 400})
+    for now in run_clock(_utc(2027, 1, 1, 8, 58), _utc(2027, 3, 1), timedelta(days=1)):
+        tick(now)
+    with worker_session() as session:
+        row = session.get(Campaign, campaign)
+        assert row is not None
+        assert row.ends_at == _utc(2027, 2, 4, 9)  # the 400th day from 2026-01-01
+    assert occurrences(campaign)[-1].occurs_at.date().isoformat() == "2027-02-04"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from briefcast.pipeline.campaigns.content import brief_fields
 from briefcast.pipeline.campaigns.schedule import (
     Recurrence,
     ScheduleError,
@@ -108,7 +109,8 @@ def test_skipped_dates_and_overrides_are_per_local_occurrence() -> None:
             "2026-12-31T09:00:00": {"skip": True},
         },
     )
-    dec_24, dec_29, dec_31 = (_utc(2026, 12, d, 8) for d in (24, 29, 31))
+    # Keyed by the local time the rule produced.
+    dec_24, dec_29, dec_31 = (datetime(2026, 12, d, 9) for d in (24, 29, 31))
     assert sched.skip_reason(dec_24) == "2026-12-24 is one of the campaign's skipped dates"
     assert sched.skip_reason(dec_29) is None
     assert sched.override(dec_29) == {"topic": "Our year in review"}
@@ -119,7 +121,10 @@ def test_skipped_dates_and_overrides_are_per_local_occurrence() -> None:
 def test_upcoming_lists_the_next_occurrences_in_order() -> None:
     sched = _recurrence("FREQ=WEEKLY;BYDAY=MO;BYHOUR=9", "2027-01-04T09:00:00", "UTC")
     upcoming = sched.upcoming(_utc(2027, 1, 4, 9), 3)
-    assert upcoming == [_utc(2027, 1, 11, 9), _utc(2027, 1, 18, 9), _utc(2027, 1, 25, 9)]
+    assert [at for _, at in upcoming] == [
+        _utc(2027, 1, 11, 9), _utc(2027, 1, 18, 9), _utc(2027, 1, 25, 9),
+    ]  # fmt: skip
+    assert sched.upcoming(_utc(2027, 1, 4, 9), 0) == []
 
 
 def test_slot_queue_fills_slots_in_order_across_a_week_boundary_and_dst() -> None:
@@ -187,3 +192,78 @@ def test_expanding_from_an_anchor_gives_the_same_occurrences_as_from_the_start(
 
 def plain_document(rule: str) -> dict[str, Any]:
     return {"kind": "recurrence", "rrule": rule, "start": "2026-01-06T09:00:00"}
+
+
+def test_a_counted_rule_anchored_at_its_end_gives_the_same_occurrences() -> None:
+    counted = _recurrence("FREQ=DAILY;BYHOUR=9", "2026-01-01T09:00:00", "Europe/Berlin", count=400)
+    ends_at = counted.last_occurrence()
+    assert ends_at is not None and to_local(ends_at, counted.zone).date() == date(2027, 2, 4)
+    anchor_local, anchor_utc = counted.expand(_utc(2026, 6, 1), _utc(2026, 6, 3))[0]
+    fast = parse(
+        {"kind": "recurrence", "rrule": "FREQ=DAILY;BYHOUR=9", "start": "2026-01-01T09:00:00",
+         "count": 400},
+        "Europe/Berlin", anchor=anchor_local, ends_at=ends_at,
+    )  # fmt: skip
+    window = (anchor_utc - timedelta(seconds=1), _utc(2027, 6, 1))
+    assert fast.occurrences(*window) == counted.occurrences(*window)
+    assert len(fast.occurrences(*window)) == 249  # 2026-06-02 .. 2027-02-04
+    assert fast.first_after(ends_at) is None
+
+
+def test_count_inside_the_rule_is_refused_here_the_api_moves_it_to_count() -> None:
+    with pytest.raises(ScheduleError, match="count"):
+        _recurrence("FREQ=DAILY;COUNT=3", "2027-01-01T09:00:00", "UTC").first_after(
+            _utc(2027, 1, 1)
+        )
+
+
+def test_densest_gap_of_a_rule() -> None:
+    dense = _recurrence("FREQ=DAILY;BYHOUR=9;BYMINUTE=0,5,30", "2027-01-01T09:00:00", "UTC")
+    assert dense.densest_gap(50) == timedelta(minutes=5)
+    weekly = _recurrence("FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=9", "2027-01-04T09:00:00", "UTC")
+    assert weekly.densest_gap(50) == timedelta(days=3)
+
+
+def test_an_override_on_a_time_in_the_spring_forward_gap_still_applies() -> None:
+    sched = _recurrence(
+        "FREQ=DAILY;BYHOUR=2;BYMINUTE=30", "2027-03-27T02:30:00", "Europe/Berlin",
+        overrides={"2027-03-28T02:30:00": {"topic": "The night the clocks go forward"}},
+    )  # fmt: skip
+    ((local, at),) = sched.expand(_utc(2027, 3, 28), _utc(2027, 3, 28, 12))
+    assert (local, to_local(at, sched.zone)) == (
+        datetime(2027, 3, 28, 2, 30), datetime(2027, 3, 28, 3, 30),
+    )  # fmt: skip
+    assert sched.override(local) == {"topic": "The night the clocks go forward"}
+
+
+def test_slots_on_the_spring_forward_day_come_in_the_order_they_happen() -> None:
+    queue = parse(
+        {"kind": "slots", "slots": [{"days": ["SU"], "time": "02:30"},
+                                    {"days": ["SU"], "time": "03:15"}]},
+        "Europe/Berlin",
+    )  # fmt: skip
+    assert isinstance(queue, SlotQueue)
+    first, second = queue.next_free(_utc(2027, 3, 27), 2)
+    assert first < second
+    # 03:15 exists; 02:30 does not and lands at 03:30, after it.
+    assert [to_local(t, queue.zone).time().isoformat() for t in (first, second)] == [
+        "03:15:00", "03:30:00",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("item", "override", "photo"),
+    [
+        ({"photo_upload_id": "u-1"}, {"photo_url": "https://example.com/a.jpg"},
+         {"photo_url": "https://example.com/a.jpg"}),
+        ({"photo_url": "https://example.com/a.jpg"}, {"topic": "No photo change"},
+         {"photo_url": "https://example.com/a.jpg"}),
+        ({}, {"photo_upload_id": "u-2"}, {"photo_upload_id": "u-2"}),
+    ],
+)  # fmt: skip
+def test_a_later_photo_replaces_an_earlier_one_in_either_form(
+    item: dict[str, Any], override: dict[str, Any], photo: dict[str, Any]
+) -> None:
+    template = {"topic": "T", "photo_url": "https://example.com/template.jpg"}
+    fields = brief_fields(template, item, override)
+    assert {k: v for k, v in fields.items() if k.startswith("photo")} == photo

@@ -120,8 +120,8 @@ async def list_campaigns(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CampaignList:
-    found = await repo.list_for(session, principal.organization_id, limit, offset)
-    return CampaignList(items=[service.summary(c) for c in found], limit=limit, offset=offset)
+    found = await service.list_for(session, principal.organization_id, limit, offset)
+    return CampaignList(items=found, limit=limit, offset=offset)
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut, responses=_errors(_NOT_FOUND))
@@ -168,8 +168,7 @@ async def delete_campaign(
     campaign_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
 ) -> Response:
     """Its items and occurrences go with it; runs it already created stay (unlinked)."""
-    campaign = await service.load(session, principal.organization_id, campaign_id, lock=True)
-    await repo.delete(session, campaign)
+    await service.delete(session, principal.organization_id, campaign_id)
     await session.commit()
     return Response(status_code=204)
 

@@ -35,10 +35,10 @@ from briefcast.models.posts import Platform
 from briefcast.pipeline.campaigns.content import ITEM_FIELDS
 
 MAX_ITEMS_PER_REQUEST = 500
-# A rule finer than hourly creates a run (and its model calls) every minute or second: only
-# a short burst of them (a launch countdown, a demo) is allowed.
-_FINER_THAN_HOURLY = re.compile(r"FREQ\s*=\s*(SECONDLY|MINUTELY)", re.IGNORECASE)
-MAX_COUNT_FINER_THAN_HOURLY = 60
+# COUNT is kept as the schedule's `count`, one place for it (the materializer works out the
+# last occurrence from it once).
+_COUNT_PART = re.compile(r";?\bCOUNT\s*=\s*\d+", re.IGNORECASE)
+MAX_COUNT = 10_000
 # The start time and zone are the campaign's own fields, never inside the rule.
 _NOT_IN_RULE = re.compile(r"DTSTART|TZID|[\r\n]", re.IGNORECASE)
 _SLOT_TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -150,7 +150,7 @@ class RecurrenceIn(BaseModel):
         description="An RFC 5545 RRULE without DTSTART or TZID, e.g. FREQ=WEEKLY;BYDAY=TU.",
     )  # fmt: skip
     start: NaiveDatetime = Field(description="Local date-time in the campaign's zone.")
-    count: int | None = Field(default=None, ge=1, le=100_000)
+    count: int | None = Field(default=None, ge=1, le=MAX_COUNT)
     until: date | None = Field(default=None, description="Last local date (inclusive).")
     skip_dates: list[date] = Field(default_factory=list, max_length=1000)
     overrides: dict[NaiveDatetime, OverrideIn] = Field(
@@ -167,6 +167,13 @@ class RecurrenceIn(BaseModel):
 
     @model_validator(mode="after")
     def _bounded_once(self) -> RecurrenceIn:
+        if match := _COUNT_PART.search(self.rrule):
+            if self.count is not None:
+                raise ValueError("give COUNT in the rule or as count, not both")
+            self.count = int(match.group().split("=")[1])
+            self.rrule = _COUNT_PART.sub("", self.rrule).strip(";")
+            if not 1 <= self.count <= MAX_COUNT:
+                raise ValueError(f"COUNT must be between 1 and {MAX_COUNT}")
         if self.count is not None and self.until is not None:
             raise ValueError("give count or until, not both")
         if self.until is not None and self.until < self.start.date():
@@ -178,14 +185,6 @@ class RecurrenceIn(BaseModel):
             raise ValueError(f"invalid RRULE: {exc}") from exc
         if not isinstance(parsed, rrule):
             raise ValueError("give one RRULE")
-        count = self.count or parsed._count
-        if _FINER_THAN_HOURLY.search(self.rrule) and not (
-            count and count <= MAX_COUNT_FINER_THAN_HOURLY
-        ):
-            raise ValueError(
-                "a rule more frequent than hourly needs a count of at most "
-                f"{MAX_COUNT_FINER_THAN_HOURLY}"
-            )
         return self
 
     def document(self) -> dict[str, Any]:
@@ -399,6 +398,9 @@ class CampaignOut(BaseModel):
     id: uuid.UUID
     name: str
     status: CampaignStatus
+    status_reason: str | None = Field(
+        default=None, description="Why a failed campaign was parked: edit it to retry."
+    )
     timezone: str
     schedule: dict[str, Any]
     template: dict[str, Any]
@@ -421,7 +423,7 @@ class CampaignSummary(BaseModel):
     name: str
     status: CampaignStatus
     timezone: str
-    kind: Literal["recurrence", "slots"]
+    kind: Literal["recurrence", "slots"] | None
     next_due_at: datetime | None = Field(description="Local time, in the campaign's zone.")
 
 

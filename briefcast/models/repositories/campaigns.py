@@ -66,29 +66,21 @@ def add_occurrences(
     session: Session, occurrences: Sequence[NewOccurrence]
 ) -> set[tuple[uuid.UUID, datetime]]:
     """Insert occurrence rows, each at most once ever; returns the keys inserted now (an
-    occurrence that already has its row, from any materializer, is left alone)."""
+    occurrence that already has its row, from any materializer, is left alone). Sent as
+    one executemany, which SQLAlchemy pages into multi-row statements of a safe size."""
     if not occurrences:
         return set()
     stmt = (
         insert(CampaignOccurrence)
-        .values(
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "campaign_id": o.campaign_id,
-                    "occurs_at": o.occurs_at,
-                    "status": o.status.value,
-                    "reason": o.reason,
-                    "run_id": o.run_id,
-                    "item_id": o.item_id,
-                }
-                for o in occurrences
-            ]
-        )
         .on_conflict_do_nothing(index_elements=["campaign_id", "occurs_at"])
         .returning(CampaignOccurrence.campaign_id, CampaignOccurrence.occurs_at)
     )
-    return {(row[0], row[1]) for row in session.execute(stmt)}
+    rows = [
+        {"id": uuid.uuid4(), "campaign_id": o.campaign_id, "occurs_at": o.occurs_at,
+         "status": o.status.value, "reason": o.reason, "run_id": o.run_id, "item_id": o.item_id}
+        for o in occurrences
+    ]  # fmt: skip
+    return {(row[0], row[1]) for row in session.execute(stmt, rows)}
 
 
 def next_items(
@@ -139,6 +131,14 @@ def next_slot_after(session: Session, campaign_id: uuid.UUID, after: datetime) -
         select(func.min(CampaignItem.slot_at)).where(
             CampaignItem.campaign_id == campaign_id, CampaignItem.slot_at > after
         )
+    )
+    return found
+
+
+def queue_end(session: Session, campaign_id: uuid.UUID) -> datetime | None:
+    """The last slot a slot queue's items hold."""
+    found: datetime | None = session.scalar(
+        select(func.max(CampaignItem.slot_at)).where(CampaignItem.campaign_id == campaign_id)
     )
     return found
 
@@ -340,6 +340,19 @@ async def upcoming_slots(
         .limit(limit)
     )
     return [(slot, position) for slot, position in rows if slot is not None]
+
+
+async def occurrences_after(
+    session: AsyncSession, campaign_id: uuid.UUID, after: datetime, limit: int
+) -> list[tuple[datetime, str | None]]:
+    """(time, skip reason) of the occurrences already materialized after `after`."""
+    rows = await session.execute(
+        select(CampaignOccurrence.occurs_at, CampaignOccurrence.reason)
+        .where(CampaignOccurrence.campaign_id == campaign_id, CampaignOccurrence.occurs_at > after)
+        .order_by(CampaignOccurrence.occurs_at)
+        .limit(limit)
+    )
+    return [(at, reason) for at, reason in rows]
 
 
 async def item_contents(session: AsyncSession, campaign_id: uuid.UUID) -> list[tuple[int, Any]]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from briefcast.models.tenancy import BrandVoice
 
@@ -41,3 +42,8 @@ async def update(session: AsyncSession, voice: BrandVoice, values: dict[str, Any
     voice.version += 1  # part of the copy cache key: cached copy for the old voice is unused
     await session.flush()
     return voice
+
+
+def get_by_id(session: Session, voice_id: uuid.UUID) -> BrandVoice | None:
+    """For workers: the voice a stored brief or campaign names (checked when it was saved)."""
+    return session.get(BrandVoice, voice_id)

@@ -19,8 +19,18 @@ ITEM_FIELDS = (
 )
 
 
+PHOTO_FIELDS = ("photo_url", "photo_upload_id")
+
+
 def brief_fields(
     template: dict[str, Any], item: dict[str, Any], override: dict[str, Any]
 ) -> dict[str, Any]:
-    """The brief for one occurrence: later sources win, field by field."""
-    return {**template, **item, **override}
+    """The brief for one occurrence: later sources win, field by field; a photo is one
+    field in two forms, so a later source's photo replaces an earlier one's either way."""
+    fields: dict[str, Any] = {}
+    for source in (template, item, override):
+        if any(source.get(name) for name in PHOTO_FIELDS):
+            for name in PHOTO_FIELDS:
+                fields.pop(name, None)
+        fields.update(source)
+    return fields

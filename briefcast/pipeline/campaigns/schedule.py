@@ -15,6 +15,8 @@ Nothing here looks at when anything last ran.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -57,13 +59,16 @@ class Recurrence:
     # A known occurrence of this rule (local, naive, as the rule produced it): dateutil walks
     # every occurrence from the start to answer "what comes after t", a year of an hourly
     # rule is ~80 ms a call, so the walk starts here instead. From any occurrence the series
-    # continues the same (intervals and BY- parts stay aligned). Not with COUNT, which
-    # counts from the start (and bounds the walk anyway).
+    # continues the same (intervals and BY- parts stay aligned). COUNT counts from the
+    # start, so a counted rule is anchored only once its last occurrence (`ends_at`, UTC)
+    # is known and stands in for the count.
     anchor: datetime | None = None
+    ends_at: datetime | None = None
 
     def _rule(self) -> rrule:
+        counted = self.count is not None and self.ends_at is None
         dtstart = self.start
-        if self.anchor is not None and self.count is None and self.anchor > self.start:
+        if self.anchor is not None and not counted and self.anchor > self.start:
             dtstart = self.anchor
         try:
             parsed = rrulestr(self.rule, dtstart=dtstart, ignoretz=True)
@@ -71,12 +76,27 @@ class Recurrence:
             raise ScheduleError(f"invalid RRULE: {exc}") from exc
         if not isinstance(parsed, rrule):
             raise ScheduleError("give one RRULE")
+        if parsed._count is not None:
+            raise ScheduleError("give COUNT as the schedule's count, not in the rule")
         changes: dict[str, Any] = {}
-        if self.count is not None:
+        if counted:
             changes["count"] = self.count
         if self.until is not None:
             changes["until"] = datetime.combine(self.until, time.max)
         return parsed.replace(**changes) if changes else parsed
+
+    def last_occurrence(self) -> datetime | None:
+        """UTC of a counted rule's last occurrence (None for an open-ended rule). Walks the
+        whole count once: done when the campaign is saved, kept as `ends_at`."""
+        if self.count is None:
+            return None
+        last = None
+        for last in dataclasses.replace(self, anchor=None, ends_at=None)._rule():  # noqa: B007
+            pass
+        return None if last is None else to_utc(last, self.zone)
+
+    def _within_end(self, instant: datetime) -> bool:
+        return self.ends_at is None or instant <= self.ends_at
 
     def occurrences(self, after: datetime, through: datetime) -> list[datetime]:
         """UTC times of the occurrences in (after, through], skipped dates included (the
@@ -92,7 +112,7 @@ class Recurrence:
         seen: set[datetime] = set()
         for local in rule.between(local_from, local_to, inc=True):
             instant = to_utc(local, self.zone)
-            if after < instant <= through and instant not in seen:
+            if after < instant <= through and instant not in seen and self._within_end(instant):
                 seen.add(instant)
                 found.append((local, instant))
         # A time in a spring-forward gap lands an hour on, possibly after later local times.
@@ -112,29 +132,42 @@ class Recurrence:
         local = to_local(after, self.zone) - _MARGIN
         for candidate in self._rule().xafter(local, inc=True):
             instant = to_utc(candidate, self.zone)
+            if not self._within_end(instant):
+                return
             if instant > after:
                 yield candidate, instant
 
-    def upcoming(self, after: datetime, count: int) -> list[datetime]:
-        """The next `count` occurrences after `after` (skipped ones included), in UTC."""
-        found: list[datetime] = []
-        for _, instant in self._after(after):
-            if instant not in found:  # two local times, one instant (a gap)
-                found.append(instant)
+    def upcoming(self, after: datetime, count: int) -> list[tuple[datetime, datetime]]:
+        """(local, UTC) of the next `count` occurrences after `after`, skipped ones included."""
+        found: list[tuple[datetime, datetime]] = []
+        if count <= 0:
+            return found
+        for local, instant in self._after(after):
+            if all(instant != taken for _, taken in found):  # two local times, one instant
+                found.append((local, instant))
             if len(found) == count:
                 break
         return found
 
-    def skip_reason(self, instant: datetime) -> str | None:
-        local = to_local(instant, self.zone)
+    def densest_gap(self, occurrences: int) -> timedelta | None:
+        """The shortest time between two of the first `occurrences` occurrences: a rule's
+        pattern repeats every period, so its first few hundred show how dense it gets."""
+        times = [instant for _, instant in itertools.islice(self._after(to_utc(
+            self.start, self.zone) - timedelta(seconds=1)), occurrences)]  # fmt: skip
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        return min(gaps) if gaps else None
+
+    # Skips and overrides are keyed by the local time the rule produced (a time in a
+    # spring-forward gap is still 02:30 here, though it fires at 03:30).
+    def skip_reason(self, local: datetime) -> str | None:
         if local.date() in self.skip_dates:
             return f"{local.date().isoformat()} is one of the campaign's skipped dates"
         if self.overrides.get(local, {}).get("skip"):
             return f"the occurrence at {local.isoformat(timespec='minutes')} is set to skip"
         return None
 
-    def override(self, instant: datetime) -> dict[str, Any]:
-        fields = dict(self.overrides.get(to_local(instant, self.zone), {}))
+    def override(self, local: datetime) -> dict[str, Any]:
+        fields = dict(self.overrides.get(local, {}))
         fields.pop("skip", None)
         return fields
 
@@ -156,8 +189,9 @@ class SlotQueue:
             return
         day = to_local(after, self.zone).date() - timedelta(days=1)
         while True:
-            for at in sorted(s.at for s in self.slots if s.weekday == day.weekday()):
-                instant = to_utc(datetime.combine(day, at), self.zone)
+            today = {s.at for s in self.slots if s.weekday == day.weekday()}
+            # By instant: a slot in a spring-forward gap (02:30) lands at 03:30.
+            for instant in sorted(to_utc(datetime.combine(day, at), self.zone) for at in today):
                 if instant > after:
                     yield instant
             day += timedelta(days=1)
@@ -177,9 +211,14 @@ class SlotQueue:
 Schedule = Recurrence | SlotQueue
 
 
-def parse(document: dict[str, Any], timezone: str, anchor: datetime | None = None) -> Schedule:
+def parse(
+    document: dict[str, Any],
+    timezone: str,
+    anchor: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> Schedule:
     """A campaign's stored schedule document as a schedule (validated by the API first);
-    `anchor`: a known occurrence of its rule, where expansion may start (see Recurrence)."""
+    `anchor` and `ends_at`: what the campaign row keeps to expand it cheaply (Recurrence)."""
     try:
         zone = ZoneInfo(timezone)
     except (KeyError, ValueError) as exc:  # ZoneInfoNotFoundError is a KeyError
@@ -197,6 +236,7 @@ def parse(document: dict[str, Any], timezone: str, anchor: datetime | None = Non
                 datetime.fromisoformat(k): v for k, v in document.get("overrides", {}).items()
             },
             anchor=anchor,
+            ends_at=ends_at,
         )
     if kind == SLOTS:
         return SlotQueue(slots=tuple(parse_slots(document.get("slots", []))), zone=zone)
