@@ -41,11 +41,18 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.copy_latency
 	$(BIN)/python -m bench.render
 
-# Chaos drill: 200 briefs under random publish faults, worker SIGKILLs and a Redis restart;
-# fails unless every run settles and each post exists exactly once where it should.
+# Chaos drill: 200 briefs and three campaigns under random publish faults, worker SIGKILLs,
+# a Redis restart and beat killed and restarted; fails unless every run settles, each post
+# exists exactly once where it should, and every due campaign occurrence has exactly one run.
 .PHONY: chaos
 chaos: $(STAMP)
 	$(BIN)/python -m briefcast.chaos --briefs 200
+
+# Schemathesis against the running product (real PostgreSQL): every check, every phase,
+# at least 1,000 cases; fails on any failure.
+.PHONY: fuzz
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz
 
 # Every image template for every format, from the example briefs, on one contact sheet.
 gallery: $(STAMP)

@@ -11,11 +11,22 @@ from typing import Annotated
 
 import typer
 
+from briefcast.api.auth import Role
+from briefcast.logs import configure_logging
 from briefcast.stack import Ports, Stack
 
-app = typer.Typer(help="Briefcast: content briefs in, published and measured posts out.")
+# No local variables in tracebacks: they would print tokens and the stack's environment.
+app = typer.Typer(
+    help="Briefcast: content briefs in, published and measured posts out.",
+    pretty_exceptions_show_locals=False,
+)
 DATA_DIR = Path(os.environ.get("DATA_DIR", ".data"))
 TOKEN_FILE = DATA_DIR / "token"
+
+
+@app.callback()
+def _setup() -> None:
+    configure_logging()
 
 
 def _token(token: str | None) -> str:
@@ -166,11 +177,14 @@ def migrate() -> None:
 
 
 @app.command()
-def token(org: str = "demo") -> None:
+def token(
+    org: str = "demo",
+    role: Annotated[Role, typer.Option(help="what the token may do")] = Role.ADMIN,
+) -> None:
     """Create the organization if needed and print a bearer token for it."""
     from briefcast.client import bootstrap_token
 
-    typer.echo(bootstrap_token(org))
+    typer.echo(bootstrap_token(org, role))
 
 
 if __name__ == "__main__":

@@ -9,17 +9,18 @@ from typing import Any
 
 import httpx
 
-from briefcast.api.auth import create_token
+from briefcast.api.auth import Role, create_token
 from briefcast.models.repositories.tenancy import ensure_organization
 from briefcast.models.session import worker_session
 from briefcast.settings import get_settings
 
 
-def bootstrap_token(org_slug: str = "demo") -> str:
-    """Make sure the organization exists and mint a token for it (local use)."""
+def bootstrap_token(org_slug: str = "demo", role: Role = Role.ADMIN) -> str:
+    """Make sure the organization exists and mint a token for it (local use; admin unless
+    another role is asked for)."""
     with worker_session() as session:
         org_id = ensure_organization(session, org_slug, org_slug.title())
-    return create_token(get_settings(), org_id, subject=f"cli:{org_slug}")
+    return create_token(get_settings(), org_id, subject=f"cli:{org_slug}", role=role)
 
 
 class ApiClient:

@@ -14,6 +14,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The suite posts far more briefs, uploads and reads from one address and one user than the
+# product's rate limits allow; tests/integration/test_api_edge.py checks the real defaults.
+TEST_LIMITS = {
+    "RATE_LIMIT_CONTENT": "1000000/minute",
+    "RATE_LIMIT_IMAGES": "1000000/minute",
+    "RATE_LIMIT_PUBLISHING": "1000000/minute",
+    "RATE_LIMIT_ANALYTICS": "1000000/minute",
+    "BRIEFS_PER_ORG_PER_DAY": "100000000",
+}
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +43,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         REDIS_URL=redis_url,
         ENVIRONMENT="test",
         MEDIA_ROOT=str(tmp_path_factory.mktemp("media")),
+        **TEST_LIMITS,
     )
     _reset_caches()
     _reset_database(database_url)

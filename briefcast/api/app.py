@@ -7,14 +7,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
 from briefcast.api import schedule_worker
-from briefcast.api.errors import install_error_handlers
+from briefcast.api.edge import SecureFastAPI, install_edge
+from briefcast.api.errors import document_errors, install_error_handlers
 from briefcast.api.intake import BriefIntake
 from briefcast.api.limits import BodySizeLimit
+from briefcast.api.media import MediaFiles
+from briefcast.api.ratelimit import RateLimiter, check_settings, document_limits
 from briefcast.api.relay import OutboxRelay
+from briefcast.api.roles import document_roles
 from briefcast.api.routes import (
     accounts,
     brand_voices,
@@ -26,6 +29,7 @@ from briefcast.api.routes import (
     usage,
 )
 from briefcast.api.routes.uploads import UPLOAD_PATHS
+from briefcast.logs import configure_logging
 from briefcast.models.session import api_sessionmaker, create_api_engine
 from briefcast.pipeline.celery_app import app as celery_app
 from briefcast.settings import get_settings
@@ -43,6 +47,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = Redis.from_url(
         settings.redis_sessions_url, socket_timeout=2, socket_connect_timeout=2
     )
+    app.state.limiter = RateLimiter(app.state.redis)
     app.state.relay = OutboxRelay(engine, celery_app)
     app.state.relay.start()
     app.state.intake = BriefIntake(engine, app.state.relay)
@@ -56,8 +61,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
+    configure_logging()
     settings = get_settings()
-    app = FastAPI(
+    check_settings(settings)
+    app = SecureFastAPI(
         title="Briefcast",
         version="0.1.0",
         summary="Content briefs in; checked, rendered, published and measured posts out.",
@@ -70,6 +77,7 @@ def create_app() -> FastAPI:
         upload_bytes=settings.max_upload_bytes,
         upload_paths=LARGE_BODY_PATHS,
     )
+    install_edge(app, settings)  # CORS, trusted hosts: outside the body limit
     app.include_router(briefs.router)
     app.include_router(brand_voices.router)
     app.include_router(campaigns.router)
@@ -78,7 +86,11 @@ def create_app() -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(runs.router)
     app.include_router(health.router)
+    document_limits(app.routes)
+    document_roles(app.routes)
+    document_errors(app.routes)  # last: the specific answers above win
     settings.media_root.mkdir(parents=True, exist_ok=True)
-    # Rendered images at stable, content-addressed URLs (what the Instagram sandbox fetches).
-    app.mount("/media", StaticFiles(directory=settings.media_root), name="media")
+    # Rendered images and uploads at stable, content-addressed URLs (what the Instagram
+    # sandbox fetches); nothing else under the media root is served.
+    app.mount("/media", MediaFiles(directory=settings.media_root), name="media")
     return app

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from briefcast.api.errors import ApiError
 from briefcast.api.schemas.briefs import Text
 from briefcast.models.outbox import OutboxMessage
-from briefcast.models.posts import Post
+from briefcast.models.posts import Platform, Post
 from briefcast.models.repositories.ingest import RUN_APPROVED, run_event_payload
 from briefcast.models.runs import Brief, Run, RunStatus
 from briefcast.models.tenancy import BrandVoice
@@ -30,7 +30,7 @@ class CopyEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     caption: Text(1, 3000) | None = None  # type: ignore[valid-type]
-    hashtags: list[str] | None = Field(default=None, max_length=30)
+    hashtags: list[Text(1, 100)] | None = Field(default=None, max_length=30)  # type: ignore[valid-type]
     headline: Text(1, 300) | None = None  # type: ignore[valid-type]
     alt_text: Text(1, 1000) | None = None  # type: ignore[valid-type]
 
@@ -39,7 +39,9 @@ class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approve", "reject"]
-    edits: dict[str, CopyEdit] = Field(default_factory=dict, description="By platform.")
+    edits: dict[Platform, CopyEdit] = Field(
+        default_factory=dict, max_length=len(Platform), description="By platform."
+    )
     note: Text(0, 1000) = ""  # type: ignore[valid-type]
 
 
@@ -72,7 +74,9 @@ async def review_run(
     if unknown := set(body.edits) - {post.platform for post in posts}:
         raise ApiError(422, "unknown_platform", "Edits name a platform this run does not post to.",
                        {"platforms": sorted(unknown)})  # fmt: skip
-    edited = {post.platform: _edited(post, body.edits.get(post.platform)) for post in posts}
+    edited = {
+        post.platform: _edited(post, body.edits.get(Platform(post.platform))) for post in posts
+    }
     rules = await _rules(session, run)
     problems = await run_in_threadpool(_recheck, edited, rules, floor)
     if problems:

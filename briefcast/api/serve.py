@@ -109,6 +109,9 @@ install()  # at import: in the supervisor, and in each spawned worker process
 
 
 def main() -> None:
+    from briefcast.logs import configure_logging  # the workers' is in create_app
+
+    configure_logging()
     uvicorn_main()
 
 

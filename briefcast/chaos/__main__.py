@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds between SIGKILLs of worker-io",
     )
     parser.add_argument("--max-kills", type=int, default=None, help="default: no limit")
+    parser.add_argument(
+        "--campaigns",
+        type=int,
+        default=defaults.campaigns,
+        help="campaigns created through the API during the drill (0: none, beat left alone)",
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--data-dir", type=Path, default=defaults.data_dir)
     args = parser.parse_args(argv)
@@ -39,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         kill_every_s=args.kill_every,
         max_kills=args.max_kills,
         seed=args.seed,
+        campaigns=args.campaigns,
         data_dir=args.data_dir,
     )
     try:

@@ -12,6 +12,7 @@ sandbox as `sent_commentary`). Three kinds of failure:
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,8 @@ class Audit:
     lost: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
+    # Platform posts matched to each of our posts (by id or caption): 1 if published, else 0.
+    matches: dict[uuid.UUID, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -91,6 +94,7 @@ def audit(session: Session, sandbox_posts: dict[str, list[dict[str, Any]]]) -> A
             key = _caption_key(post.platform, post.caption)
             found.update(by_caption[post.platform].get(key, []))
         claimed[post.platform] |= found
+        result.matches[post.id] = len(found)
         label = f"{post.platform} post {post.id} (run {post.run_id}, {post.status})"
         if len(found) > 1:
             result.duplicates.append(f"{label}: {len(found)} platform posts {sorted(found)}")

@@ -1,14 +1,19 @@
-"""The drill: an isolated stack, many briefs, faults, kills and a broker restart, then an audit."""
+"""The drill: an isolated stack, many briefs and a few campaigns, faults, kills of the I/O
+worker and of beat, a broker restart, then an audit."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +22,9 @@ from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
 from briefcast.api.auth import create_token
+from briefcast.chaos import campaigns as drill_campaigns
 from briefcast.chaos.audit import SETTLED_RUN_STATUSES, Audit, audit
+from briefcast.chaos.campaigns import CampaignAudit, DrillCampaign
 from briefcast.client import ApiClient
 from briefcast.models.posts import Post, PostStatus
 from briefcast.models.repositories.tenancy import ensure_organization
@@ -29,6 +36,7 @@ from briefcast.stack import Ports, Stack
 Say = Callable[[str], None]
 PLATFORMS = ("instagram", "linkedin")
 WORKER = "worker-io"  # the process that publishes; the one a drill kills
+BEAT = "beat"  # killed once while campaigns have occurrences to come, then started again
 # The publish call of each platform: the one whose failure modes risk a double post.
 PUBLISH_PATHS = {"instagram": r"/media_publish$", "linkedin": r"^/rest/posts$"}
 DEFAULT_RATES = {"status_500": 0.10, "status_429": 0.05, "commit_then_drop": 0.05}
@@ -37,6 +45,26 @@ DRILL_ENV = {
     "PUBLISH_LEASE_S": "20",  # a killed worker's claim comes back after this
     "STUCK_RUN_AFTER_S": "20",  # runs whose messages died with the worker or Redis
 }
+# Drills and benchmarks post every brief and campaign from one address (127.0.0.1) and
+# thousands of briefs per organization: the product's limits (10 a minute per IP, 5000 briefs
+# per organization per day) would answer them 429. Their stacks count with these instead, so
+# the limiter still runs (its Redis round trip is part of what the ingress benchmark measures).
+LOAD_LIMITS = {"RATE_LIMIT_CONTENT": "1000000/minute", "BRIEFS_PER_ORG_PER_DAY": "100000000"}
+
+
+def load_limits(extra_env: dict[str, str] | None, say: Say) -> dict[str, str]:
+    """LOAD_LIMITS under `extra_env` (which wins), each one said as a changed setting."""
+    env = {**LOAD_LIMITS, **(extra_env or {})}
+    for name in LOAD_LIMITS:
+        default = Settings.model_fields[name.lower()].default
+        say(
+            f"setting changed: {name} = {env[name]} (the product's default is {default}) "
+            "because a drill or benchmark posts everything from 127.0.0.1, thousands of briefs "
+            "per organization"
+        )
+    return env
+
+
 BASE_BRIEFS: tuple[dict[str, Any], ...] = (
     {
         "topic": "Our autumn sneaker drop is here",
@@ -65,7 +93,8 @@ BASE_BRIEFS: tuple[dict[str, Any], ...] = (
 @dataclass
 class ChaosConfig:
     briefs: int = 200
-    duration_limit_s: float = 600.0
+    # A cap, not a target: the campaigns' last occurrence alone is ~6 min after the briefs.
+    duration_limit_s: float = 900.0
     kill_every_s: float = 6.0
     max_kills: int | None = None  # None: keep killing every kill_every_s until the end
     redis_restarts: int = 1
@@ -75,6 +104,18 @@ class ChaosConfig:
     rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RATES))
     data_dir: Path = Path(".data/chaos")
     progress_every_s: float = 3.0
+    # Campaigns created through the API once the briefs are in, each with this many
+    # occurrences a minute apart (0: none, and beat is left alone).
+    campaigns: int = 3
+    campaign_occurrences: int = 3
+    # CAMPAIGN_HORIZON_S for the drill's stack (the product's is 300 s): with 5 minutes, the
+    # API's signal at creation would materialize every occurrence at once and beat would have
+    # nothing left to do; with a minute, later occurrences wait for later beat ticks.
+    campaign_horizon_s: int = 60
+    # Beat is SIGKILLed this long after the campaigns are created, and started again after
+    # `beat_down_s` (more than its 60 s interval: at least one tick is missed).
+    beat_kill_after_s: float = 75.0
+    beat_down_s: float = 75.0
 
 
 @dataclass
@@ -88,10 +129,12 @@ class ChaosReport:
     faults: dict[str, dict[str, int]]
     # Children that exited by themselves (and were restarted), by name.
     crashes: dict[str, int] = field(default_factory=dict)
+    campaigns: CampaignAudit | None = None
+    beat: str = "left alone"
 
     @property
     def ok(self) -> bool:
-        return self.audit.ok
+        return self.audit.ok and (self.campaigns is None or self.campaigns.ok)
 
     def render(self, max_listed: int = 20) -> str:
         a, c = self.audit, self.config
@@ -127,6 +170,8 @@ class ChaosReport:
             lines.extend(f"  - {item}" for item in items[:max_listed])
             if len(items) > max_listed:
                 lines.append(f"  … and {len(items) - max_listed} more")
+        if self.campaigns is not None:
+            lines.extend(drill_campaigns.render(self.campaigns, self.beat, max_listed))
         lines.append("PASS" if self.ok else "FAIL")
         return "\n".join(lines)
 
@@ -159,7 +204,7 @@ def isolated_stack(
         with_flower=False,
         isolated=True,
         ig_quota_total=ig_quota_total,
-        extra_env=dict(extra_env or {}),
+        extra_env=load_limits(extra_env, say),
         sandbox_per_service=sandbox_per_service,
         sandbox_command=sandbox_command,
     )
@@ -233,12 +278,13 @@ def enable_chaos(stack: Stack, config: ChaosConfig) -> None:
         _sandbox(stack, platform, "POST", "chaos", json=spec, timeout=5)
 
 
-def _supervise(stack: Stack, say: Say) -> list[str]:
+def _supervise(stack: Stack, say: Say, down: frozenset[str] = frozenset()) -> list[str]:
     """Restart any child that exited on its own, like a process supervisor would, and name
-    it: a crash is a finding the summary reports, not a reason to abandon the drill."""
+    it: a crash is a finding the summary reports, not a reason to abandon the drill. The
+    children in `down` were stopped on purpose and stay down."""
     crashed = []
     for name, child in list(stack.children.items()):
-        if child.poll() is not None:
+        if name not in down and child.poll() is not None:
             say(f"{name} exited by itself with {child.returncode}; restarting it")
             stack.restart_child(name)
             crashed.append(name)
@@ -252,6 +298,67 @@ def _worker_ready(stack: Stack, offset: int) -> bool:
         return b" ready." in log.read()
 
 
+@dataclass
+class BeatOutage:
+    """Beat SIGKILLed once at `kill_at` (monotonic; None: never) and started again `down_s`
+    later: the ticks it misses meanwhile must be made up by the ones after its restart."""
+
+    down_s: float
+    kill_at: float | None = None
+    killed: float | None = None
+    restarted: float | None = None
+    restarted_wall: datetime | None = None  # to compare with rows' created_at
+
+    @property
+    def down(self) -> frozenset[str]:
+        """The children a supervisor must not restart: beat, while it is down on purpose."""
+        return (
+            frozenset({BEAT}) if self.killed is not None and self.restarted is None else frozenset()
+        )
+
+    @property
+    def over(self) -> bool:
+        return self.kill_at is None or self.restarted is not None
+
+    def step(self, stack: Stack, now: float, say: Say) -> None:
+        if self.kill_at is not None and self.killed is None and now >= self.kill_at:
+            child = stack.children[BEAT]
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait(15)
+            self.killed = now
+            say(f"SIGKILL {BEAT}; it stays down for {self.down_s:.0f} s")
+        elif (
+            self.killed is not None and self.restarted is None and now >= self.killed + self.down_s
+        ):
+            stack.restart_child(BEAT)  # its process is gone already: this starts it again
+            self.restarted, self.restarted_wall = now, datetime.now(UTC)
+            say(f"{BEAT} started again after {now - self.killed:.0f} s down")
+
+    def describe(self, started: float) -> str:
+        if self.killed is None:
+            return "never killed (the drill ended first)"
+        if self.restarted is None:
+            return f"SIGKILL at {self.killed - started:.0f} s, never started again"
+        return (
+            f"SIGKILL at {self.killed - started:.0f} s, down {self.restarted - self.killed:.0f} s, "
+            f"started again at {self.restarted - started:.0f} s"
+        )
+
+
+def _drill_env(config: ChaosConfig, say: Say) -> dict[str, str]:
+    env = dict(DRILL_ENV)
+    if config.campaigns:
+        # ISO 8601: pydantic reads a timedelta from a string only in that form (or HH:MM:SS).
+        env["CAMPAIGN_HORIZON_S"] = str(config.campaign_horizon_s)
+        say(
+            f"setting changed: CAMPAIGN_HORIZON_S={config.campaign_horizon_s} (the product's "
+            "default is 300 s), so that the campaigns' later occurrences are materialized by "
+            "beat ticks after beat's restart, not all at once when the API creates them"
+        )
+    return env
+
+
 Inspect = Callable[[Session, dict[str, list[dict[str, Any]]]], None]
 
 
@@ -261,24 +368,44 @@ def run_chaos(config: ChaosConfig, say: Say = print, inspect: Inspect | None = N
     started = time.monotonic()
     total_posts = config.briefs * len(PLATFORMS)
     kills = restarts = redis_restarts = 0
+    beat = BeatOutage(config.beat_down_s)
+    campaigns: list[DrillCampaign] = []
     with isolated_stack(
-        config.data_dir, say, extra_env=DRILL_ENV, ig_quota_total=max(1000, 10 * total_posts)
+        config.data_dir,
+        say,
+        extra_env=_drill_env(config, say),
+        ig_quota_total=max(1000, 10 * total_posts),
     ) as (stack, engine):
         enable_chaos(stack, config)
-        submit_briefs(stack, api_token(engine), config.briefs, say)
+        token = api_token(engine)
+        submit_briefs(stack, token, config.briefs, say)
+        if config.campaigns:
+            campaigns = drill_campaigns.create_campaigns(
+                stack.api_url, token, config.campaigns, config.campaign_occurrences, say
+            )
+            beat.kill_at = time.monotonic() + config.beat_kill_after_s
+        plan = drill_campaigns.planned(campaigns, datetime.now(UTC) + timedelta(days=1))
+        last_due = max((at for _, at in plan), default=None)
         next_progress, log_offset = 0.0, 0
         crashes: Counter[str] = Counter()
         next_kill: float | None = None
         while True:
-            for name in _supervise(stack, say):
+            for name in _supervise(stack, say, beat.down):
                 crashes[name] += 1
                 if name == WORKER:
                     log_offset, next_kill = stack.log_path(WORKER).stat().st_size, None
+            beat.step(stack, time.monotonic(), say)
             now = time.monotonic()
             runs, posts = _status_counts(engine)
             settled_runs = sum(n for s, n in runs.items() if s in SETTLED_RUN_STATUSES)
             settled_posts = posts[PostStatus.PUBLISHED] + posts[PostStatus.FAILED]
-            done = settled_runs >= config.briefs
+            # Every occurrence past and materialized, so every campaign run is counted too.
+            rows = drill_campaigns.materialized(engine, campaigns) if campaigns else 0
+            campaigns_done = last_due is None or (
+                datetime.now(UTC) > last_due and rows >= len(plan) and beat.over
+            )
+            total_runs = sum(runs.values())
+            done = campaigns_done and total_runs >= config.briefs and settled_runs >= total_runs
             if now >= next_progress or done:
                 next_progress = now + config.progress_every_s
                 say(
@@ -287,6 +414,7 @@ def run_chaos(config: ChaosConfig, say: Say = print, inspect: Inspect | None = N
                     + " | posts: "
                     + " ".join(f"{k}={v}" for k, v in sorted(posts.items()))
                     + f" | kills={kills} redis_restarts={redis_restarts}"
+                    + (f" | occurrences {rows}/{len(plan)}" if plan else "")
                 )
             if done:
                 break
@@ -319,6 +447,13 @@ def run_chaos(config: ChaosConfig, say: Say = print, inspect: Inspect | None = N
         held = {p: _sandbox(stack, p, "GET", "posts", timeout=10) for p in PLATFORMS}
         with Session(engine) as session:
             result = audit(session, held)
+            campaign_audit = (
+                drill_campaigns.audit_campaigns(
+                    session, campaigns, datetime.now(UTC), result.matches, beat.restarted_wall
+                )
+                if campaigns
+                else None
+            )
             if inspect is not None:
                 inspect(session, held)
     return ChaosReport(
@@ -330,4 +465,6 @@ def run_chaos(config: ChaosConfig, say: Say = print, inspect: Inspect | None = N
         redis_restarts=redis_restarts,
         faults=faults,
         crashes=dict(crashes),
+        campaigns=campaign_audit,
+        beat=beat.describe(started),
     )

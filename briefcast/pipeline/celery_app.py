@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init
 
+from briefcast.logs import configure_logging
 from briefcast.models.session import reset_worker_engine
 from briefcast.pipeline.fairness import PRIORITY_STEPS
 from briefcast.pipeline.publish.dispatch import DISPATCH_INTERVAL_S
@@ -74,10 +74,9 @@ def configure(app: Celery) -> None:
 
 app = Celery("briefcast", include=["briefcast.pipeline.tasks"])
 configure(app)
-# Workers log at INFO; httpx would add a line for every platform and model request (tens per
-# brief), with its full URL, which for some Graph calls carries an access token.
-for _name in ("httpx", "httpcore"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
+# Workers, beat and Flower import this module first: their logging (secrets redacted, httpx
+# kept at WARNING, whose INFO lines carry full URLs) is set up here.
+configure_logging()
 
 
 @worker_process_init.connect

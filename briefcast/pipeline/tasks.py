@@ -10,7 +10,7 @@ import random
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import openai
@@ -41,8 +41,10 @@ from briefcast.pipeline.publish import dispatch, tokens
 from briefcast.pipeline.publish import service as publish
 from briefcast.pipeline.publish.registry import account_publisher, publisher_for_org
 from briefcast.pipeline.render import service as render
+from briefcast.pipeline.render.safe_fetch import AllowList
 from briefcast.pipeline.render.storage import LocalMediaStore
 from briefcast.pipeline.schedule import service as schedule
+from briefcast.redaction import scrub_text
 from briefcast.settings import get_settings
 
 # The worker imports this module before its prefork pool forks, so the modules every task
@@ -81,7 +83,8 @@ def _stage(task: Task, run_id: uuid.UUID, stage: str, subject: str = "run") -> I
             countdown = 2**task.request.retries * random.uniform(1.0, 2.0)  # noqa: S311
             log.warning("stage.retry", run_id=str(run_id), stage=stage, error=repr(exc))
             raise task.retry(exc=exc, countdown=countdown) from exc
-        reason = f"{stage} failed: {type(exc).__name__}: {exc}"
+        # Stored and shown by the API: an exception's text may name a URL with a credential.
+        reason = scrub_text(f"{stage} failed: {type(exc).__name__}: {exc}")
         log.exception("stage.failed", run_id=str(run_id), stage=stage)
         with worker_session() as session:
             repo.finish_stage(
@@ -157,7 +160,10 @@ def render_image(self: Task, post_id: str) -> str | None:
         run_id, platform = post.run_id, post.platform
     settings = get_settings()
     limits = render.PhotoLimits(
-        settings.max_upload_bytes, settings.max_upload_pixels, settings.http_timeout_s
+        settings.max_upload_bytes,
+        settings.max_upload_pixels,
+        settings.http_timeout_s,
+        AllowList.parse(settings.photo_fetch_allowed_hosts),
     )
     with _stage(self, run_id, render.STAGE, platform):
         return _in_session(render.render_post_image, uuid.UUID(post_id), media_store(), limits)
@@ -278,7 +284,7 @@ def sweep_stuck_runs() -> int:
 def materialize_campaigns(campaign_id: str | None = None) -> int:
     """Beat, every minute, and at once when a campaign changes: turn the occurrences due
     within the horizon into runs (each exactly once), then send their events."""
-    horizon = get_settings().campaign_horizon
+    horizon = timedelta(seconds=get_settings().campaign_horizon_s)
     only = uuid.UUID(campaign_id) if campaign_id else None
     created = 0
     while True:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from briefcast.logs import configure_logging
 from briefcast.sandbox import instagram, linkedin, linkedin_rules, openai_api
 from briefcast.sandbox.server import serve_in_thread
 from briefcast.settings import SANDBOX_TOKEN
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         help="another LinkedIn account (repeatable)",
     )
     args = parser.parse_args(argv)
+    configure_logging()
     ig_accounts = parse_accounts(
         parser, "--instagram-account", args.instagram_account, instagram.IG_USER_ID
     )

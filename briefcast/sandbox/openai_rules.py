@@ -85,6 +85,7 @@ def strict_schema_problem(schema: Any, path: str = "response_format.json_schema.
 
 _LABEL = re.compile(r"^\s*[A-Za-z][\w ]{0,30}:\s*")
 _BULLET = re.compile(r"^\s*[-*•]\s+")
+_TAG_LINE = re.compile(r"^\s*</?[A-Za-z_]+>\s*$")
 
 
 class ReplyWriter:
@@ -96,7 +97,12 @@ class ReplyWriter:
     """
 
     def __init__(self, prompt: str, seed: str) -> None:
-        lines = [line.strip() for line in prompt.splitlines() if line.strip()]
+        # A line that is only a tag (`<brief>`) delimits data; it is not the subject.
+        lines = [
+            line.strip()
+            for line in prompt.splitlines()
+            if line.strip() and not _TAG_LINE.match(line)
+        ]
         first = _LABEL.sub("", lines[0]) if lines else ""
         self.subject = first or "Hello from the sandbox"
         self.points = [_BULLET.sub("", line) for line in lines if _BULLET.match(line)]

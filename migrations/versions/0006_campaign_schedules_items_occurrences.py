@@ -26,9 +26,7 @@ def upgrade() -> None:
     for column in ("cron", "enabled", "next_fire_at", "last_fired_at"):
         op.drop_column("campaigns", column)
     jsonb = postgresql.JSONB(astext_type=sa.Text())
-    op.add_column(
-        "campaigns", sa.Column("schedule", jsonb, server_default="{}", nullable=False)
-    )
+    op.add_column("campaigns", sa.Column("schedule", jsonb, server_default="{}", nullable=False))
     op.add_column(
         "campaigns",
         sa.Column("content_mode", sa.String(16), server_default="in_order", nullable=False),

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import zlib
 
 import httpx
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
+from briefcast.settings import get_settings
 from tests.conftest import Live
 from tests.integration.helpers import brief, row_counts
 
@@ -60,6 +62,75 @@ def test_a_photo_upload_is_stored_and_served(live: Live, org_token: str) -> None
     assert (body["width"], body["height"], body["content_type"]) == (1600, 1200, "image/jpeg")
     served = httpx.get(body["url"])
     assert served.status_code == 200 and served.content[:2] == b"\xff\xd8"
+
+
+GPS_IFD, ORIENTATION, MAKE = 0x8825, 0x0112, 0x010F
+
+
+def _camera_jpeg(icc: bool) -> bytes:
+    """A 300x200 JPEG, left half red and right half blue, that says "rotate 90° clockwise"
+    (orientation 6) and carries a GPS position, a camera make, XMP, a comment and (if `icc`)
+    a colour profile."""
+    image = Image.new("RGB", (300, 200), (220, 20, 20))
+    image.paste((20, 20, 220), (150, 0, 300, 200))
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    exif[MAKE] = "SpyCam"
+    gps = exif.get_ifd(GPS_IFD)
+    gps.update({1: "N", 2: (52.0, 22.0, 31.0), 3: "E", 4: (4.0, 53.0, 2.0)})
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes() if icc else None
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">exif:GPSLatitude 52,22.5N</x:xmpmeta>'
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=95, exif=exif, icc_profile=srgb, comment=b"home", xmp=xmp)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("icc", [False, True], ids=["plain", "with-icc-profile"])
+def test_an_upload_is_stored_and_served_upright_without_metadata(
+    live: Live, org_token: str, icc: bool
+) -> None:
+    original = _camera_jpeg(icc)
+    sent = Image.open(io.BytesIO(original))
+    assert sent.getexif().get_ifd(GPS_IFD) and sent.getexif()[ORIENTATION] == 6  # as sent
+    response = _upload(_client(live, org_token), original)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    served = httpx.get(body["url"])
+    assert served.status_code == 200
+    name = body["url"].rsplit("/", 1)[-1]
+    assert name == hashlib.sha256(served.content).hexdigest() + ".jpg"  # content-addressed
+    key = body["url"].split("/media/", 1)[1]
+    assert (get_settings().media_root / key).read_bytes() == served.content  # stored = served
+    assert body["bytes"] == len(served.content) and body["content_type"] == "image/jpeg"
+    image = Image.open(io.BytesIO(served.content))
+    assert image.format == "JPEG"
+    assert len(image.getexif()) == 0 and not image.getexif().get_ifd(GPS_IFD)
+    assert not {"exif", "xmp", "icc_profile", "comment"} & set(image.info)
+    for trace in (b"Exif", b"SpyCam", b"xmpmeta", b"GPS", b"home"):
+        assert trace not in served.content
+    # Turned as the orientation said: now 200x300, the left (red) half on top.
+    assert (image.width, image.height) == (body["width"], body["height"]) == (200, 300)
+    rgb = image.convert("RGB")
+    top, bottom = rgb.getpixel((100, 40)), rgb.getpixel((100, 260))
+    assert top[0] > 180 and top[2] < 80 and bottom[2] > 180 and bottom[0] < 80, (top, bottom)
+
+
+def test_a_png_upload_keeps_its_format_and_transparency_but_not_its_text(
+    live: Live, org_token: str
+) -> None:
+    from PIL import PngImagePlugin
+
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", "taken at home")
+    out = io.BytesIO()
+    Image.new("RGBA", (80, 60), (0, 128, 0, 100)).save(out, "PNG", pnginfo=text)
+    body = _upload(_client(live, org_token), out.getvalue(), "image/png").json()
+    assert body["url"].endswith(".png") and body["content_type"] == "image/png"
+    served = httpx.get(body["url"]).content
+    assert body["url"].rsplit("/", 1)[-1] == hashlib.sha256(served).hexdigest() + ".png"
+    image = Image.open(io.BytesIO(served))
+    assert image.mode == "RGBA" and image.getpixel((5, 5)) == (0, 128, 0, 100)
+    assert "Comment" not in image.info and b"taken at home" not in served
 
 
 @pytest.mark.parametrize(

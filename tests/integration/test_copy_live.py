@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -195,7 +196,7 @@ def test_budget_exhaustion_behaves_as_configured(
     live: Live, client: httpx.Client, budget_action: Any, action: str
 ) -> None:
     budget_action(action)
-    assert client.put("/api/v1/usage/budget", json={"monthly_budget_usd": "0"}).status_code == 200
+    assert client.put("/api/v1/usage/budget", json={"monthly_budget_usd": 0}).status_code == 200
     view = wait_for(client, submit(client))
     assert len(_completions(live)) == 0
     if action == "offline":
@@ -207,3 +208,54 @@ def test_budget_exhaustion_behaves_as_configured(
         assert "budget" in view["status_reason"]
     usage = client.get("/api/v1/usage").json()
     assert float(usage["budget_usd"]) == 0 and float(usage["budget_left_usd"]) <= 0
+
+
+MARKED_UP = {
+    "topic": "<b>Autumn</b> drop <script>alert('x')</script>is here",
+    "key_points": [
+        "<i>Recycled</i> ocean plastic",
+        "&lt;img src=x onerror=alert(1)&gt;Free returns",
+    ],
+    "brand_voice": "<em>playful</em>, confident",
+    "audience": "<a href='https://evil.example'>runners</a>",
+    "template": "quote",
+    "quote": "<marquee>Run</marquee> further",
+    "attribution": "<u>Coach</u> Mia",
+}
+
+
+def test_markup_in_the_brief_never_reaches_the_prompt_the_caption_or_the_image(
+    live: Live, client: httpx.Client
+) -> None:
+    from sqlalchemy import select
+
+    from briefcast.models import Brief
+    from briefcast.models.session import worker_session
+
+    view = wait_for(client, submit(client, **MARKED_UP))
+    assert view["status"] == "published"
+    (call,) = _completions(live)
+    prompt = "\n".join(m["content"] for m in call["body"]["messages"])
+    # Only the prompt's own delimiters are tags; the brief's words arrive as plain text.
+    tags = {t for t in re.findall(r"</?[a-z_]+", prompt)}
+    assert tags <= {"<brief", "</brief", "<recent_posts", "</recent_posts"}
+    assert "Autumn drop is here" in prompt and "Recycled ocean plastic" in prompt
+    assert "alert" not in prompt and "evil.example" not in prompt
+    with worker_session() as session:  # what the image is drawn from
+        brief = session.scalars(select(Brief)).one()
+        drawn = [brief.topic, brief.quote, brief.attribution, *brief.key_points]
+    assert drawn == ["Autumn drop is here", "Run further", "Coach Mia",
+                     "Recycled ocean plastic", "Free returns"]  # fmt: skip
+    for post in view["posts"]:
+        assert "<" not in post["caption"] + post["headline"]
+
+
+def test_a_model_reply_with_markup_is_stored_as_plain_text(
+    live: Live, client: httpx.Client
+) -> None:
+    _fault(
+        live, status=200, body=_completion_body("<script>alert(1)</script>Autumn is <b>here</b>")
+    )
+    view = wait_for(client, submit(client))
+    assert view["status"] == "published"
+    assert {p["caption"] for p in view["posts"]} == {"Autumn is here"}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from briefcast.api.schemas.briefs import MAX_SCHEDULE_AHEAD, PAST_TOLERANCE, BriefIn
+from briefcast.api.schemas.briefs import BriefIn
 from briefcast.models.posts import Platform
 
 
@@ -62,9 +62,12 @@ def test_topic_length_bounds_refused(length: int) -> None:
     assert errors[0]["loc"] == ("topic",)
 
 
-def test_topic_whitespace_is_stripped_before_length_check() -> None:
+def test_topic_lengths_are_of_what_was_sent_and_what_is_kept_is_trimmed() -> None:
+    # The schema's minLength is checked on the string as sent; the stored topic is trimmed.
     assert BriefIn.model_validate(minimal(topic="  abc  ")).topic == "abc"
-    assert refused(minimal(topic="   ab   ")).errors()[0]["loc"] == ("topic",)
+    assert BriefIn.model_validate(minimal(topic="   ab   ")).topic == "ab"
+    assert refused(minimal(topic="ab")).errors()[0]["loc"] == ("topic",)
+    assert refused(minimal(topic="      ")).errors()[0]["msg"].endswith("must not be blank")
 
 
 # --- key points ---------------------------------------------------------------------------------
@@ -183,31 +186,14 @@ def test_publish_at_future_converted_to_utc() -> None:
     assert brief.publish_at.hour == (local.hour - 2) % 24
 
 
-def test_publish_at_slightly_past_within_tolerance_accepted() -> None:
-    assert timedelta(seconds=60) == PAST_TOLERANCE
-    slightly = datetime.now(UTC) - timedelta(seconds=20)
-    brief = BriefIn.model_validate(minimal(publish_at=iso(slightly)))
-    assert brief.publish_at == slightly
-
-
-@pytest.mark.parametrize("ago", [timedelta(seconds=90), timedelta(hours=1), timedelta(days=400)])
-def test_publish_at_past_beyond_tolerance_refused(ago: timedelta) -> None:
-    errors = refused(minimal(publish_at=iso(datetime.now(UTC) - ago))).errors()
-    assert errors[0]["loc"] == ("publish_at",)
-    assert "past" in errors[0]["msg"]
-
-
-def test_publish_at_within_a_year_accepted() -> None:
-    when = datetime.now(UTC) + MAX_SCHEDULE_AHEAD - timedelta(hours=1)
+@pytest.mark.parametrize(
+    "offset", [-timedelta(days=400), -timedelta(seconds=20), timedelta(days=800)]
+)
+def test_any_publish_at_with_a_zone_is_taken_as_given(offset: timedelta) -> None:
+    # The schema says "a date-time": a past one means now (the dispatcher sends what is due),
+    # a far one waits. Refusing either would be a rule the schema does not state.
+    when = (datetime.now(UTC) + offset).replace(microsecond=0)
     assert BriefIn.model_validate(minimal(publish_at=iso(when))).publish_at == when
-
-
-@pytest.mark.parametrize("ahead", [timedelta(days=366), timedelta(days=800)])
-def test_publish_at_beyond_a_year_refused(ahead: timedelta) -> None:
-    assert timedelta(days=365) == MAX_SCHEDULE_AHEAD
-    errors = refused(minimal(publish_at=iso(datetime.now(UTC) + ahead))).errors()
-    assert errors[0]["loc"] == ("publish_at",)
-    assert "year" in errors[0]["msg"]
 
 
 def test_publish_at_z_suffix_accepted() -> None:

@@ -6,9 +6,11 @@ import uuid
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from briefcast.api.deps import PrincipalDep, SessionDep, SettingsDep
+from briefcast.api.ratelimit import PUBLISHING_LIMIT
+from briefcast.api.roles import ADMIN
 from briefcast.models.posts import Platform
 from briefcast.models.repositories import accounts as accounts_repo
 from briefcast.security import cipher
@@ -24,7 +26,15 @@ class AccountIn(BaseModel):
         description="Instagram user id, or LinkedIn author URN (urn:li:organization:…)",
     )  # fmt: skip
     access_token: SecretStr = Field(min_length=1, max_length=4000)
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = None
+
+    @field_validator("expires_at", mode="before")
+    @classmethod
+    def _a_date_time_string(cls, value: object) -> object:
+        # The schema says a date-time string; pydantic alone would take seconds since 1970.
+        if isinstance(value, int | float):
+            raise ValueError("must be a date-time string with an offset, e.g. 2027-01-01T09:00Z")
+        return value
 
 
 class AccountOut(BaseModel):
@@ -39,7 +49,7 @@ class AccountOut(BaseModel):
     updated_at: datetime
 
 
-@router.put("/{platform}", response_model=AccountOut)
+@router.put("/{platform}", response_model=AccountOut, dependencies=[ADMIN, PUBLISHING_LIMIT])
 async def connect_account(
     platform: Platform,
     body: AccountIn,

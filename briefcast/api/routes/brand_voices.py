@@ -8,7 +8,9 @@ from fastapi import APIRouter
 from sqlalchemy.exc import IntegrityError
 
 from briefcast.api.deps import PrincipalDep, SessionDep
-from briefcast.api.errors import ApiError
+from briefcast.api.errors import ApiError, error_responses
+from briefcast.api.roles import EDITOR
+from briefcast.api.schemas.patch import nulls_in
 from briefcast.api.schemas.voices import (
     BrandVoiceIn,
     BrandVoiceList,
@@ -31,7 +33,13 @@ def _name_taken(name: str | None) -> ApiError:
     )  # fmt: skip
 
 
-@router.post("", status_code=201, response_model=BrandVoiceOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=BrandVoiceOut,
+    dependencies=[EDITOR],
+    responses=error_responses({409: "brand_voice_name_taken"}),
+)
 async def create_brand_voice(
     body: BrandVoiceIn, principal: PrincipalDep, session: SessionDep
 ) -> BrandVoiceOut:
@@ -59,7 +67,12 @@ async def get_brand_voice(
     return BrandVoiceOut.model_validate(voice)
 
 
-@router.patch("/{voice_id}", response_model=BrandVoiceOut)
+@router.patch(
+    "/{voice_id}",
+    response_model=BrandVoiceOut,
+    dependencies=[EDITOR],
+    responses=error_responses({404: "brand_voice_not_found", 409: "brand_voice_name_taken"}),
+)
 async def update_brand_voice(
     voice_id: uuid.UUID, body: BrandVoicePatch, principal: PrincipalDep, session: SessionDep
 ) -> BrandVoiceOut:
@@ -67,8 +80,7 @@ async def update_brand_voice(
     if voice is None:
         raise _not_found(voice_id)
     changes = body.model_dump(exclude_unset=True)
-    if None in changes.values():
-        nulls = [k for k, v in changes.items() if v is None]
+    if nulls := nulls_in(changes):
         raise ApiError(422, "validation_error", "Fields cannot be set to null.", {"fields": nulls})
     try:
         voice = await voices.update(session, voice, changes)

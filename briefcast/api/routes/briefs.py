@@ -7,12 +7,26 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 
 from briefcast.api.deps import IntakeDep, PrincipalDep
+from briefcast.api.errors import error_responses
+from briefcast.api.ratelimit import BRIEF_LIMITS
+from briefcast.api.roles import EDITOR
 from briefcast.api.schemas import BriefIn, RunAccepted, RunLinks
 
 router = APIRouter(prefix="/api/v1", tags=["briefs"])
 
 
-@router.post("/briefs", status_code=202, response_model=RunAccepted)
+@router.post(
+    "/briefs",
+    status_code=202,
+    response_model=RunAccepted,
+    dependencies=[EDITOR, BRIEF_LIMITS],
+    responses=error_responses(
+        {
+            409: "idempotency_conflict",
+            422: "validation_error, idempotency_key_reused, unknown_brand_voice, unknown_upload",
+        }
+    ),
+)
 async def create_brief(
     body: BriefIn,
     principal: PrincipalDep,

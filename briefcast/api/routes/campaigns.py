@@ -21,7 +21,9 @@ from briefcast.api import campaigns as service
 from briefcast.api.deps import PrincipalDep, RelayDep, SessionDep
 from briefcast.api.errors import ApiError
 from briefcast.api.intake import unknown_organization
+from briefcast.api.ratelimit import ANALYTICS_LIMIT, CONTENT_LIMIT
 from briefcast.api.relay import OutboxRelay
+from briefcast.api.roles import EDITOR
 from briefcast.api.schemas.campaigns import (
     MAX_ITEMS_PER_REQUEST,
     CampaignIn,
@@ -84,6 +86,7 @@ async def _name_conflict(session: AsyncSession, org_id: uuid.UUID, name: str) ->
 @router.post(
     "",
     status_code=201,
+    dependencies=[EDITOR, CONTENT_LIMIT],
     response_model=CampaignOut,
     responses=_errors(
         {
@@ -113,18 +116,28 @@ async def create_campaign(
     return await service.view(session, changed.campaign, now)
 
 
-@router.get("", response_model=CampaignList, responses=_errors({422: "validation_error"}))
+@router.get(
+    "",
+    response_model=CampaignList,
+    responses=_errors({422: "validation_error"}),
+    dependencies=[ANALYTICS_LIMIT],
+)
 async def list_campaigns(
     principal: PrincipalDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> CampaignList:
     found = await service.list_for(session, principal.organization_id, limit, offset)
     return CampaignList(items=found, limit=limit, offset=offset)
 
 
-@router.get("/{campaign_id}", response_model=CampaignOut, responses=_errors(_NOT_FOUND))
+@router.get(
+    "/{campaign_id}",
+    response_model=CampaignOut,
+    responses=_errors(_NOT_FOUND),
+    dependencies=[ANALYTICS_LIMIT],
+)
 async def get_campaign(
     campaign_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
 ) -> CampaignOut:
@@ -136,6 +149,7 @@ async def get_campaign(
 @router.patch(
     "/{campaign_id}",
     response_model=CampaignOut,
+    dependencies=[EDITOR],
     responses=_errors(
         {
             **_NOT_FOUND,
@@ -163,7 +177,9 @@ async def update_campaign(
     return await service.view(session, changed.campaign, now)
 
 
-@router.delete("/{campaign_id}", status_code=204, responses=_errors(_NOT_FOUND))
+@router.delete(
+    "/{campaign_id}", status_code=204, responses=_errors(_NOT_FOUND), dependencies=[EDITOR]
+)
 async def delete_campaign(
     campaign_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
 ) -> Response:
@@ -176,6 +192,7 @@ async def delete_campaign(
 @router.post(
     "/{campaign_id}/pause",
     response_model=CampaignOut,
+    dependencies=[EDITOR],
     responses=_errors({**_NOT_FOUND, 409: "campaign_completed"}),
 )
 async def pause_campaign(
@@ -190,6 +207,7 @@ async def pause_campaign(
 @router.post(
     "/{campaign_id}/resume",
     response_model=CampaignOut,
+    dependencies=[EDITOR],
     responses=_errors({**_NOT_FOUND, 409: "campaign_completed"}),
 )
 async def resume_campaign(
@@ -206,13 +224,15 @@ async def resume_campaign(
 @router.post(
     "/{campaign_id}/items",
     status_code=201,
+    dependencies=[EDITOR, CONTENT_LIMIT],
     response_model=ItemsAdded,
     responses=_errors(
         {
             **_NOT_FOUND,
-            413: f"too_many_items (over {MAX_ITEMS_PER_REQUEST}), payload_too_large",
+            413: "payload_too_large",
             415: "unsupported_media_type",
-            422: "validation_error, invalid_items, invalid_csv, no_items",
+            422: f"validation_error, invalid_items, invalid_csv, no_items, too_many_items "
+            f"(over {MAX_ITEMS_PER_REQUEST})",
         }
     ),
     openapi_extra={
@@ -274,6 +294,6 @@ async def _item_rows(request: Request, on_error: OnError | None) -> tuple[list[I
 
 def _too_many() -> ApiError:
     return ApiError(
-        413, "too_many_items", f"At most {MAX_ITEMS_PER_REQUEST} items per request.",
+        422, "too_many_items", f"At most {MAX_ITEMS_PER_REQUEST} items per request.",
         {"max_items": MAX_ITEMS_PER_REQUEST},
     )  # fmt: skip

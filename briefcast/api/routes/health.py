@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from briefcast.api.deps import RedisDep, SessionDep
 from briefcast.models.repositories import ingest
@@ -14,7 +16,16 @@ router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_S = 2.0
 
 
-@router.get("/health")
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    checks: dict[str, str]
+
+
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "PostgreSQL or Redis is down"}},
+)
 async def health(session: SessionDep, redis: RedisDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:

@@ -8,8 +8,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from briefcast.api.deps import PrincipalDep, RelayDep, SessionDep, SettingsDep
-from briefcast.api.errors import ApiError
+from briefcast.api.errors import ApiError, error_responses
+from briefcast.api.ratelimit import ANALYTICS_LIMIT, PUBLISHING_LIMIT
 from briefcast.api.review import ReviewIn, review_run
+from briefcast.api.roles import EDITOR
 from briefcast.api.schemas import BriefSummary, PostOut, RunOut, StageOut
 from briefcast.api.schemas.runs import AttemptOut, CopyInfo, UsageOut
 from briefcast.models.repositories import ingest
@@ -24,7 +26,7 @@ class ReviewOut(BaseModel):
     status: str
 
 
-@router.get("/runs/{run_id}", response_model=RunOut)
+@router.get("/runs/{run_id}", response_model=RunOut, dependencies=[ANALYTICS_LIMIT])
 async def get_run(
     run_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, settings: SettingsDep
 ) -> RunOut:
@@ -68,7 +70,18 @@ async def get_run(
     )
 
 
-@router.post("/runs/{run_id}/review", response_model=ReviewOut)
+@router.post(
+    "/runs/{run_id}/review",
+    response_model=ReviewOut,
+    dependencies=[EDITOR, PUBLISHING_LIMIT],
+    responses=error_responses(
+        {
+            404: "run_not_found",
+            409: "run_not_in_review",
+            422: "validation_error, unknown_platform, edited_copy_rejected",
+        }
+    ),
+)
 async def review(
     run_id: uuid.UUID,
     body: ReviewIn,

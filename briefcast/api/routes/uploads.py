@@ -2,6 +2,9 @@
 
 The body is the image itself (`Content-Type: image/jpeg|png|webp`). It is checked before it
 is kept: byte limit, format allow-list, pixel limit (decompression bombs), a clean decode.
+Then it is stood upright (EXIF orientation) and re-encoded from its pixels alone, so no EXIF
+(GPS position, camera), XMP, colour profile or comment is stored or served; it is stored
+under the sha256 of the re-encoded bytes.
 """
 
 from __future__ import annotations
@@ -11,16 +14,17 @@ import re
 import uuid
 
 from fastapi import APIRouter, Request
-from PIL import Image
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from briefcast.api.deps import PrincipalDep, SessionDep, SettingsDep
 from briefcast.api.errors import ApiError
+from briefcast.api.ratelimit import IMAGES_LIMIT
+from briefcast.api.roles import EDITOR
 from briefcast.api.schemas.voices import BrandVoiceOut
 from briefcast.models.media import MediaUpload
 from briefcast.models.repositories import voices
-from briefcast.pipeline.render.safety import UnsafeImageError, load_logo, load_photo
+from briefcast.pipeline.render.safety import UnsafeImageError, clean_upload, load_logo
 from briefcast.pipeline.render.storage import LocalMediaStore
 from briefcast.settings import Settings
 
@@ -50,28 +54,28 @@ def _refused(exc: UnsafeImageError) -> ApiError:
     return ApiError(422, f"image_{exc.code}", str(exc), {"reason": exc.code})
 
 
-@router.post("/uploads", status_code=201, response_model=UploadOut)
+@router.post(
+    "/uploads", status_code=201, response_model=UploadOut, dependencies=[EDITOR, IMAGES_LIMIT]
+)
 async def upload_photo(
     request: Request, principal: PrincipalDep, session: SessionDep, settings: SettingsDep
 ) -> UploadOut:
     data = await request.body()
     try:
         photo = await run_in_threadpool(
-            load_photo,
+            clean_upload,
             data,
             max_bytes=settings.max_upload_bytes,
             max_pixels=settings.max_upload_pixels,
         )
     except UnsafeImageError as exc:
         raise _refused(exc) from exc
-    kind = (Image.open(io.BytesIO(data)).format or "").lower()
-    suffix = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}[kind]
-    key = await run_in_threadpool(_store(settings).put, data, suffix)
+    key = await run_in_threadpool(_store(settings).put, photo.data, photo.suffix)
     upload = MediaUpload(
         organization_id=principal.organization_id,
         media_key=key,
-        content_type=f"image/{kind}",
-        bytes=len(data),
+        content_type=photo.content_type,
+        bytes=len(photo.data),
         width=photo.width,
         height=photo.height,
     )
@@ -87,7 +91,11 @@ async def upload_photo(
     )
 
 
-@router.put("/brand-voices/{voice_id}/logo", response_model=BrandVoiceOut)
+@router.put(
+    "/brand-voices/{voice_id}/logo",
+    response_model=BrandVoiceOut,
+    dependencies=[EDITOR, IMAGES_LIMIT],
+)
 async def upload_logo(
     voice_id: uuid.UUID,
     request: Request,

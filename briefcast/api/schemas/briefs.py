@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,13 +18,17 @@ from pydantic import (
     model_validator,
 )
 
+from briefcast.api.schemas.numbers import JsonInt
+from briefcast.markup import strip_markup
 from briefcast.models.posts import Platform
 from briefcast.pipeline.campaigns.content import DEFAULT_BRAND_VOICE
 
-# A schedule this far in the past is taken as "now" (client clocks drift); beyond it, refused.
-PAST_TOLERANCE = timedelta(seconds=60)
-MAX_SCHEDULE_AHEAD = timedelta(days=365)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# What the validators below enforce, said in the schema too (clients and fuzzers read it):
+# no control characters but tab and newline, and at least one character that is not space.
+_TEXT_CHAR = r"[^\x00-\x08\x0b-\x1f\x7f]"
+_TEXT_PATTERN = rf"^{_TEXT_CHAR}*$"
+_SOME_TEXT_PATTERN = rf"^{_TEXT_CHAR}*[^\x00-\x08\x0b-\x1f\x7f\s]{_TEXT_CHAR}*$"
 
 
 def _no_control_chars(value: str) -> str:
@@ -33,11 +37,30 @@ def _no_control_chars(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _plain(value: str) -> str:
+    # Lengths were checked on what the client sent (as the schema says); what is stored is
+    # trimmed and free of markup, and may be shorter (markup is removed, not refused).
+    return strip_markup(value.strip()).strip()
+
+
 def Text(min_length: int, max_length: int) -> Any:
+    """Free text: no control characters, trimmed, markup removed (see markup.py)."""
+    checks = [AfterValidator(_no_control_chars)]
+    if min_length:
+        checks.append(AfterValidator(_not_blank))
+    pattern = _SOME_TEXT_PATTERN if min_length else _TEXT_PATTERN
     return Annotated[
         str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_no_control_chars),
+        StringConstraints(min_length=min_length, max_length=max_length),
+        Field(json_schema_extra={"pattern": pattern}),
+        *checks,
+        AfterValidator(_plain),
     ]
 
 
@@ -56,7 +79,9 @@ class BriefIn(BaseModel):
     brand_voice_id: uuid.UUID | None = Field(
         default=None, description="One of the organization's brand voices."
     )
-    variants: int = Field(default=1, ge=1, le=3, description="Copy variants per platform (A/B).")
+    variants: JsonInt = Field(
+        default=1, ge=1, le=3, description="Copy variants per platform (A/B)."
+    )
     template: Literal["headline", "quote", "photo"] = "headline"
     quote: Text(1, 500) | None = None  # type: ignore[valid-type]
     attribution: Text(1, 200) | None = None  # type: ignore[valid-type]
@@ -66,9 +91,13 @@ class BriefIn(BaseModel):
     photo_url: HttpUrl | None = Field(
         default=None, description="Or a photo at this URL, fetched with the same limits."
     )
-    platforms: list[Platform] = Field(min_length=1, max_length=len(Platform))
+    platforms: list[Platform] = Field(
+        min_length=1, max_length=len(Platform), json_schema_extra={"uniqueItems": True}
+    )
     publish_at: datetime | None = Field(
-        default=None, description="When to publish (ISO 8601 with a time zone); omit for now."
+        default=None,
+        description="When to publish (ISO 8601 with a time zone); omit, or a time already "
+        "past, for now.",
     )
 
     @field_validator("platforms")
@@ -91,14 +120,11 @@ class BriefIn(BaseModel):
 
     @field_validator("publish_at")
     @classmethod
-    def _future_with_zone(cls, value: datetime | None) -> datetime | None:
+    def _with_zone(cls, value: datetime | None) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("must include a time zone, e.g. 2026-12-01T09:00:00+01:00")
-        now = datetime.now(UTC)
-        if value < now - PAST_TOLERANCE:
-            raise ValueError("must not be in the past")
-        if value > now + MAX_SCHEDULE_AHEAD:
-            raise ValueError("must be within a year")
+        # Any instant the schema allows is taken: one already past means "now" (the
+        # dispatcher sends a post as soon as it is due), and a far one simply waits.
         return value.astimezone(UTC)

@@ -30,6 +30,8 @@ from pydantic import (
 )
 
 from briefcast.api.schemas.briefs import Text
+from briefcast.api.schemas.numbers import JsonInt
+from briefcast.api.schemas.patch import PatchModel
 from briefcast.models.campaigns import CampaignStatus, ContentMode
 from briefcast.models.posts import Platform
 from briefcast.pipeline.campaigns.content import ITEM_FIELDS
@@ -99,13 +101,15 @@ class BriefTemplateIn(BaseModel):
     audience: Text(0, 500) | None = None  # type: ignore[valid-type]
     brand_color: str | None = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
     brand_voice_id: uuid.UUID | None = None
-    variants: int = Field(default=1, ge=1, le=3)
+    variants: JsonInt = Field(default=1, ge=1, le=3)
     template: TemplateName = "headline"
     quote: Text(1, 500) | None = None  # type: ignore[valid-type]
     attribution: Text(1, 200) | None = None  # type: ignore[valid-type]
     photo_upload_id: uuid.UUID | None = None
     photo_url: HttpUrl | None = None
-    platforms: list[Platform] = Field(min_length=1, max_length=len(Platform))
+    platforms: list[Platform] = Field(
+        min_length=1, max_length=len(Platform), json_schema_extra={"uniqueItems": True}
+    )
 
     @field_validator("platforms")
     @classmethod
@@ -122,8 +126,8 @@ class ContentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: ContentMode = ContentMode.IN_ORDER
-    cooldown_days: int = Field(default=0, ge=0, le=3650)
-    max_uses: int | None = Field(default=None, ge=1)
+    cooldown_days: JsonInt = Field(default=0, ge=0, le=3650)
+    max_uses: JsonInt | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _limits_are_for_rotation(self) -> ContentIn:
@@ -150,7 +154,7 @@ class RecurrenceIn(BaseModel):
         description="An RFC 5545 RRULE without DTSTART or TZID, e.g. FREQ=WEEKLY;BYDAY=TU.",
     )  # fmt: skip
     start: NaiveDatetime = Field(description="Local date-time in the campaign's zone.")
-    count: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    count: JsonInt | None = Field(default=None, ge=1, le=MAX_COUNT)
     until: date | None = Field(default=None, description="Last local date (inclusive).")
     skip_dates: list[date] = Field(default_factory=list, max_length=1000)
     overrides: dict[NaiveDatetime, OverrideIn] = Field(
@@ -203,7 +207,7 @@ class RecurrenceIn(BaseModel):
 class SlotIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    days: list[Weekday] = Field(min_length=1, max_length=7)
+    days: list[Weekday] = Field(min_length=1, max_length=7, json_schema_extra={"uniqueItems": True})
     time: str = Field(pattern=_SLOT_TIME, description="Local HH:MM.")
 
     @field_validator("days")
@@ -229,6 +233,11 @@ class SlotsIn(BaseModel):
 ScheduleIn = Annotated[RecurrenceIn | SlotsIn, Field(discriminator="kind")]
 
 
+def _zone_enum(schema: dict[str, Any]) -> None:
+    """The schema lists the zones the server accepts (this machine's tz database)."""
+    schema["enum"] = sorted(_zones())
+
+
 def _known_zone(value: str) -> str:
     if value not in _zones():
         raise ValueError("must be an IANA time zone, e.g. Europe/Berlin")
@@ -242,12 +251,14 @@ class CampaignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Text(1, 200)  # type: ignore[valid-type]
-    timezone: str = Field(max_length=64, examples=["Europe/Berlin"])
+    timezone: str = Field(
+        max_length=64, examples=["Europe/Berlin"], json_schema_extra=lambda s: _zone_enum(s)
+    )
     schedule: ScheduleIn
     template: BriefTemplateIn
     items: list[ItemObject] = Field(default_factory=list, max_length=MAX_ITEMS_PER_REQUEST)
     content: ContentIn = Field(default_factory=ContentIn)
-    lateness_minutes: int = Field(
+    lateness_minutes: JsonInt = Field(
         default=60, ge=0, le=1440,
         description="An occurrence the materializer reaches later than this is skipped.",
     )  # fmt: skip
@@ -258,18 +269,18 @@ class CampaignIn(BaseModel):
         return _known_zone(value)
 
 
-class CampaignPatch(BaseModel):
+class CampaignPatch(PatchModel):
     """Any of the campaign's fields; an object (schedule, template, content) is replaced
     whole. Only occurrences after the ones already materialized change."""
 
-    model_config = ConfigDict(extra="forbid")
-
     name: Text(1, 200) | None = None  # type: ignore[valid-type]
-    timezone: str | None = Field(default=None, max_length=64)
+    timezone: str | None = Field(
+        default=None, max_length=64, json_schema_extra=lambda s: _zone_enum(s)
+    )
     schedule: ScheduleIn | None = None
     template: BriefTemplateIn | None = None
     content: ContentIn | None = None
-    lateness_minutes: int | None = Field(default=None, ge=0, le=1440)
+    lateness_minutes: JsonInt | None = Field(default=None, ge=0, le=1440)
 
     @field_validator("timezone")
     @classmethod
@@ -286,7 +297,7 @@ class ItemsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    items: list[ItemObject]
+    items: list[ItemObject] = Field(min_length=1, max_length=MAX_ITEMS_PER_REQUEST)
     on_error: OnError = "reject"
 
 

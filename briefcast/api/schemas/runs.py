@@ -88,6 +88,7 @@ class CopyInfo(BaseModel):
 
 class UsageOut(BaseModel):
     since: datetime
+    until: datetime | None = Field(default=None, description="End of the month (exclusive).")
     calls: int
     cached_calls: int
     prompt_tokens: int

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from briefcast.api.schemas.briefs import Text
+from briefcast.api.schemas.numbers import JsonFloat
+from briefcast.api.schemas.patch import PatchModel
 
 _HASHTAG = re.compile(r"^#?[^\W_][\w]{0,49}$")
 
@@ -32,11 +34,13 @@ def _unique_casefold(values: list[str]) -> list[str]:
 
 Word = Text(1, 50)
 Words = Annotated[list[Word], AfterValidator(_unique_casefold)]  # type: ignore[valid-type]
-Hashtag = Annotated[str, AfterValidator(_hashtag)]
+Hashtag = Annotated[
+    str, Field(json_schema_extra={"pattern": _HASHTAG.pattern}), AfterValidator(_hashtag)
+]
 EmojiPolicy = Literal["none", "sparing", "free"]
 Color = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]
-Sentiment = Annotated[float, Field(ge=-1, le=1)]
+Sentiment = Annotated[JsonFloat, Field(ge=-1, le=1)]
 Font = Literal["dejavu-sans", "dejavu-serif"]  # the families shipped in briefcast/assets/fonts
 Grade = Literal["warm", "cool", "mono"]  # colour-grading looks for photos
 
@@ -66,10 +70,8 @@ class BrandVoiceIn(BrandVoiceFields):
     name: Text(1, 100)  # type: ignore[valid-type]
 
 
-class BrandVoicePatch(BaseModel):
+class BrandVoicePatch(PatchModel):
     """Every field optional: only what is sent changes."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Text(1, 100) | None = None  # type: ignore[valid-type]
     tone: Text(1, 500) | None = None  # type: ignore[valid-type]

@@ -20,6 +20,11 @@ def month_start(now: datetime | None = None) -> datetime:
     return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+def next_month(start: datetime) -> datetime:
+    """The first instant of the month after the one `start` opens."""
+    return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+
+
 def _month_cost_stmt(org_id: uuid.UUID, since: datetime):  # type: ignore[no-untyped-def]
     return select(func.coalesce(func.sum(ModelUsage.cost_usd), 0)).where(
         ModelUsage.organization_id == org_id, ModelUsage.created_at >= since
@@ -50,12 +55,20 @@ class UsageSummary:
     completion_tokens: int
     cost_usd: Decimal
     budget_usd: Decimal | None
+    until: datetime | None = None
 
 
 async def summary(
-    session: AsyncSession, org_id: uuid.UUID, since: datetime, run_id: uuid.UUID | None = None
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    since: datetime,
+    run_id: uuid.UUID | None = None,
+    until: datetime | None = None,
 ) -> UsageSummary:
+    """Usage in [since, until) (until: no end), of the organization or one run of it."""
     filters = [ModelUsage.organization_id == org_id, ModelUsage.created_at >= since]
+    if until is not None:
+        filters.append(ModelUsage.created_at < until)
     if run_id is not None:
         filters.append(ModelUsage.run_id == run_id)
     row = (
@@ -72,4 +85,4 @@ async def summary(
     budget = await session.scalar(
         select(Organization.monthly_budget_usd).where(Organization.id == org_id)
     )
-    return UsageSummary(since, row[0], row[1], row[2], row[3], Decimal(row[4]), budget)
+    return UsageSummary(since, row[0], row[1], row[2], row[3], Decimal(row[4]), budget, until)

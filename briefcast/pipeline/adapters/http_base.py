@@ -7,6 +7,30 @@ from typing import Any, Self
 import httpx
 
 from briefcast.pipeline.adapters.publisher import AmbiguousPublishError, TransientPublishError
+from briefcast.redaction import is_sensitive_key, scrub_text
+
+
+def request_secrets(request: httpx.Request) -> list[str]:
+    """The credentials a request carried: its Authorization header's, and secret-named query
+    parameters' (the Graph token refresh sends `access_token` in the query, §2.12)."""
+    found = [request.headers.get("authorization", "").partition(" ")[2].strip()]
+    found += [value for name, value in request.url.params.multi_items() if is_sensitive_key(name)]
+    return [secret for secret in found if secret]
+
+
+def platform_message(resp: httpx.Response, message: str) -> str:
+    """A platform's error text without the credentials of the request it answers (a platform
+    may quote the token it refused, as Graph's "Malformed access token …" does)."""
+    try:
+        request = resp.request
+    except RuntimeError:  # a response built by hand, not received
+        return scrub_text(message)
+    return scrub_text(message, request_secrets(request))
+
+
+def _without_query(url: str) -> str:
+    """A URL for a message: the query may hold a credential or a signature (an upload URL)."""
+    return url.split("?", 1)[0]
 
 
 class HttpPublisherBase:
@@ -33,5 +57,7 @@ class HttpPublisherBase:
             raise TransientPublishError(f"cannot reach {self.display_name}: {exc!r}") from exc
         except httpx.TransportError as exc:
             if ambiguous:
-                raise AmbiguousPublishError(f"no answer to {method} {url}: {exc!r}") from exc
-            raise TransientPublishError(f"{method} {url} failed: {exc!r}") from exc
+                raise AmbiguousPublishError(
+                    f"no answer to {method} {_without_query(url)}: {exc!r}"
+                ) from exc
+            raise TransientPublishError(f"{method} {_without_query(url)} failed: {exc!r}") from exc

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from briefcast.pipeline.adapters.http_base import HttpPublisherBase
+from briefcast.pipeline.adapters.http_base import HttpPublisherBase, platform_message
 from briefcast.pipeline.adapters.publisher import (
     AmbiguousPublishError,
     AuthPublishError,
@@ -66,6 +66,7 @@ def graph_error(resp: httpx.Response) -> PublishError:
         err = {}
     code, sub = err.get("code"), err.get("error_subcode")
     message = err.get("error_user_msg") or err.get("message") or f"HTTP {resp.status_code}"
+    message = platform_message(resp, str(message))
     tag = None if code is None else (f"{code}/{sub}" if sub is not None else str(code))
     status, retry_after = resp.status_code, _retry_after(resp)
     if code == 190:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
-from briefcast.pipeline.adapters.http_base import HttpPublisherBase
+from briefcast.pipeline.adapters.http_base import HttpPublisherBase, platform_message
 from briefcast.pipeline.adapters.publisher import (
     AuthPublishError,
     HeldPublishError,
@@ -45,7 +45,7 @@ def linkedin_error(resp: httpx.Response) -> PublishError:
     except ValueError:
         body = {}
     body = body if isinstance(body, dict) else {}
-    message = str(body.get("message") or f"HTTP {resp.status_code}")
+    message = platform_message(resp, str(body.get("message") or f"HTTP {resp.status_code}"))
     code = body.get("code") or body.get("serviceErrorCode")
     tag, status = (None if code is None else str(code)), resp.status_code
     if status == 401:

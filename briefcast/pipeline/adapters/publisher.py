@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from briefcast.redaction import scrub_text
+
 
 @dataclass(frozen=True)
 class PublishRequest:
@@ -40,6 +42,9 @@ class PublishError(Exception):
     """Base of the three outcomes the pipeline acts on."""
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        # The message becomes a post's status_reason, an attempt's error and a log line: no
+        # credential in it (a platform may echo one, an exception may name a URL with one).
+        message = scrub_text(message)
         super().__init__(message)
         self.message = message
         self.status = status

@@ -31,6 +31,7 @@ from briefcast.models.repositories import campaigns as repo
 from briefcast.models.repositories import pipeline as runs_repo
 from briefcast.models.repositories.ingest import AcceptedRun
 from briefcast.pipeline.campaigns.planning import CampaignPlan, plan_campaign
+from briefcast.redaction import scrub_text
 
 log = structlog.get_logger(__name__)
 
@@ -109,6 +110,7 @@ def _park(campaign: Campaign, exc: Exception, report: TickReport) -> None:
     """Stop materializing this campaign until a person edits it; the savepoint's rollback
     has put its row back as it was, so nothing of this tick is half kept."""
     campaign.status = CampaignStatus.FAILED
-    campaign.status_reason = f"could not be materialized: {type(exc).__name__}: {exc}"[:1000]
+    reason = f"could not be materialized: {type(exc).__name__}: {exc}"
+    campaign.status_reason = scrub_text(reason)[:1000]
     report.parked += 1
     log.error("campaign.parked", campaign_id=str(campaign.id), reason=campaign.status_reason)

@@ -76,7 +76,8 @@ class Recurrence:
             raise ScheduleError(f"invalid RRULE: {exc}") from exc
         if not isinstance(parsed, rrule):
             raise ScheduleError("give one RRULE")
-        if parsed._count is not None:
+        # The API moves COUNT to the schedule's `count`; dateutil keeps it private.
+        if getattr(parsed, "_count", None) is not None:
             raise ScheduleError("give COUNT as the schedule's count, not in the rule")
         changes: dict[str, Any] = {}
         if counted:

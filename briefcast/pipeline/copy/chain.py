@@ -16,6 +16,7 @@ from briefcast.pipeline.copy.model import (
     CopyResult,
     ModelCall,
 )
+from briefcast.redaction import scrub_text
 
 
 class FallbackChain:
@@ -35,7 +36,7 @@ class FallbackChain:
             try:
                 result = model.write(brief)
             except CopyModelError as exc:
-                reasons.append(f"{model.name} failed: {exc}")
+                reasons.append(scrub_text(f"{model.name} failed: {exc}"))  # shown by the API
                 calls += exc.calls
                 # Fatal: jump to the last model (the offline copywriter), if not already there.
                 index = (

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from briefcast.markup import strip_markup
 
 
 class VoiceRules(BaseModel):
@@ -46,6 +48,17 @@ class PlatformCopy(BaseModel):
     headline: str
     alt_text: str
     call_to_action: str = ""
+
+    # Whoever wrote it (a model that was talked into it included), a caption is plain text.
+    @field_validator("caption", "headline", "alt_text", "call_to_action")
+    @classmethod
+    def _plain_text(cls, value: str) -> str:
+        return strip_markup(value)
+
+    @field_validator("hashtags")
+    @classmethod
+    def _plain_tags(cls, value: list[str]) -> list[str]:
+        return [tag for tag in (strip_markup(t) for t in value) if tag]
 
 
 @dataclass(frozen=True)

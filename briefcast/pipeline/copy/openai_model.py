@@ -108,7 +108,10 @@ class OpenAICopyModel:
     ) -> BaseModel:
         schema_model = reply_model(tuple(brief.platforms), brief.variants)
         key = cache_key(self.model, messages, reply_schema(tuple(brief.platforms), brief.variants))
-        if self.cache is not None and (hit := self.cache.get(key)) is not None:
+        # A rewrite the gate asked for needs a new answer: the cached one may be the very
+        # copy it refused (the same feedback twice makes the same prompt).
+        cache = self.cache if not brief.feedback else None
+        if cache is not None and (hit := cache.get(key)) is not None:
             calls.append(ModelCall(model=hit["model"], cached=True))
             return schema_model.model_validate(hit["parsed"])
         try:
@@ -141,8 +144,8 @@ class OpenAICopyModel:
         if message.refusal or message.parsed is None:
             raise CopyModelError(f"the model refused: {message.refusal}", calls=calls)
         parsed: BaseModel = message.parsed
-        if self.cache is not None:
-            self.cache.set(
+        if cache is not None:
+            cache.set(
                 key, {"parsed": json.loads(parsed.model_dump_json()), "model": completion.model}
             )
         return parsed

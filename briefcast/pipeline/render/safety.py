@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps
 
@@ -103,3 +104,75 @@ def load_logo(
     image = _to_srgb(_oriented(_open(data, max_bytes, max_pixels))).convert("RGBA")
     image.info.clear()
     return image
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    """An upload re-encoded from its pixels alone: what is stored and served."""
+
+    data: bytes
+    format: str  # "jpeg", "png" or "webp", as uploaded
+    width: int
+    height: int
+
+    @property
+    def content_type(self) -> str:
+        return f"image/{self.format}"
+
+    @property
+    def suffix(self) -> str:
+        return {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}[self.format]
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+
+
+def _pixels_only(image: Image.Image, fmt: str) -> Image.Image:
+    """A new image holding only the pixels: no EXIF, GPS, XMP, ICC profile, comments, text."""
+    if fmt == "JPEG":
+        mode = "L" if image.mode in ("1", "L") else "RGB"
+    elif _has_alpha(image):
+        mode = "RGBA"
+    else:
+        mode = "L" if fmt == "PNG" and image.mode in ("1", "L") else "RGB"
+    if image.mode != mode:
+        image = image.convert(mode)
+    clean = Image.new(mode, image.size)
+    clean.paste(image, (0, 0))
+    return clean
+
+
+def _encode(image: Image.Image, fmt: str, quality: int) -> bytes:
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        image.save(out, "JPEG", quality=quality)
+    elif fmt == "WEBP":
+        image.save(out, "WEBP", quality=quality)
+    else:
+        image.save(out, "PNG")
+    return out.getvalue()
+
+
+def clean_upload(
+    data: bytes, *, max_bytes: int = PHOTO_MAX_BYTES, max_pixels: int = PHOTO_MAX_PIXELS
+) -> CleanImage:
+    """Check an upload, stand it upright, convert it to sRGB and re-encode it without metadata.
+
+    The format stays the one uploaded (JPEG, PNG or WebP). EXIF (with any GPS position), XMP,
+    the colour profile and comments are not carried over; the EXIF orientation is applied to
+    the pixels first, so the picture still stands the right way.
+    """
+    image = _open(data, max_bytes, max_pixels)
+    fmt = str(image.format)
+    image = _to_srgb(_oriented(image))
+    clean = _pixels_only(image, fmt)
+    for quality in (90, 80, 70):  # a lossy re-encode can outgrow a tightly compressed original
+        encoded = _encode(clean, fmt, quality)
+        if len(encoded) <= max_bytes or fmt == "PNG":
+            break
+    if len(encoded) > max_bytes:
+        raise UnsafeImageError(
+            "too_large", f"{len(encoded)} bytes once re-encoded; the limit is {max_bytes}"
+        )
+    return CleanImage(encoded, fmt.lower(), clean.width, clean.height)

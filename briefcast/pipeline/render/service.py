@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from briefcast.models.runs import Brief, RunStatus, StageOutcome
 from briefcast.models.tenancy import BrandVoice
 from briefcast.pipeline.render import photos
 from briefcast.pipeline.render.kit import DEFAULT_FORMAT, FORMATS, BrandKit, CardContent
+from briefcast.pipeline.render.safe_fetch import AllowList
 from briefcast.pipeline.render.storage import MediaStore
 from briefcast.pipeline.render.templates import render_card
 
@@ -25,6 +26,8 @@ class PhotoLimits:
     max_bytes: int
     max_pixels: int
     timeout_s: float
+    # Hosts a photo_url may name although they are private (PHOTO_FETCH_ALLOWED_HOSTS).
+    allowed: AllowList = field(default_factory=AllowList)
 
 
 def brand_kit(brief: Brief, voice: BrandVoice | None, store: MediaStore) -> BrandKit:
@@ -64,6 +67,7 @@ def render_post_image(
             max_bytes=limits.max_bytes,
             max_pixels=limits.max_pixels,
             timeout_s=limits.timeout_s,
+            allowed=limits.allowed,
         )
     fmt = FORMATS[DEFAULT_FORMAT[post.platform]]
     content = CardContent(

@@ -8,9 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Protocol
+
+# What `put` makes and what the API serves: `ab/ab<62 more hex digits>.jpg`, the digest being
+# the sha256 of the file's bytes. Sidecars and temporary files never match.
+MEDIA_SUFFIXES = (".jpg", ".png", ".webp")
+_KEY = re.compile(r"(?P<prefix>[0-9a-f]{2})/(?P<digest>[0-9a-f]{64})(?P<suffix>\.[a-z]+)")
+
+
+def is_content_addressed(key: str) -> bool:
+    """True for a key `put` could have made for an image (the bytes are not read)."""
+    match = _KEY.fullmatch(key)
+    return bool(
+        match and match["digest"].startswith(match["prefix"]) and match["suffix"] in MEDIA_SUFFIXES
+    )
 
 
 class MediaStore(Protocol):

@@ -1,0 +1,1 @@
+"""`make fuzz`: schemathesis against the running product (see `__main__.py`)."""

@@ -1,0 +1,17 @@
+"""A short `make fuzz`: schemathesis, every check, on the live test API and database."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Live
+from tests.fuzz.__main__ import run_schemathesis
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_api_passes_every_schemathesis_check_on_a_short_run(live: Live, org_token: str) -> None:
+    result = run_schemathesis(live.api_url, org_token, max_examples=5, seed=7)
+    failures = result.output[result.output.rfind("SUMMARY") :]
+    assert result.returncode == 0, failures
+    assert result.cases >= 100  # every operation was exercised, not just reached
