@@ -212,3 +212,18 @@ def test_duplicated_lexicon_entries_take_the_mean_of_their_ratings() -> None:
     assert lexicon["d:"] == pytest.approx((-2.9 + 1.2) / 2)
     assert lexicon["lol"] == pytest.approx((2.9 + 1.8) / 2)
     assert score("I dropped my phone in the lake D: D:").combined < NEGATIVE_BELOW
+
+
+def test_the_pattern_lexicon_is_loaded_at_import_not_by_racing_threads() -> None:
+    # In a fresh interpreter: importing the module must leave pattern's lazy lexicon loaded.
+    import subprocess
+    import sys
+
+    probe = (
+        "import textblob.en as en; import briefcast.pipeline.check.sentiment; "
+        "print(dict.__len__(en.sentiment))"
+    )
+    loaded = subprocess.run(  # noqa: S603 - our own interpreter and a fixed probe
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert int(loaded.stdout) > 1000

@@ -81,6 +81,11 @@ from typing import Any
 from textblob.en import sentiment as _pattern_sentiment
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer
 
+# pattern's lexicon loads on first use, and two worker threads loading it at once break it
+# ("dictionary changed size during iteration", a failed check stage): load it now, while the
+# import is still single-threaded.
+_pattern_sentiment("good")
+
 #: Share of VADER in the pooled raw valence when TextBlob has evidence (pre-existing prior).
 VADER_WEIGHT = 0.75
 #: VADER's normalisation constant, ``x / sqrt(x**2 + alpha)`` (vaderSentiment.normalize).
