@@ -42,21 +42,27 @@ def _say(message: str) -> None:
     print(f"[fuzz] {message}", flush=True)
 
 
-def schemathesis_command(base_url: str, token: str, max_examples: int, seed: int) -> list[str]:
+def schemathesis_command(
+    base_url: str, token: str, max_examples: int, seed: int, workers: int = 2
+) -> list[str]:
     return [
         str(Path(sys.executable).with_name("schemathesis")), "run",
         f"{base_url}/openapi.json",
         "--checks", CHECKS, "--phases", PHASES,
         "--header", f"Authorization: Bearer {token}",
         "--max-examples", str(max_examples), "--seed", str(seed),
-        "--workers", "2", "--request-timeout", "30",
+        # A loaded machine (CI runs the suite's workers beside it) may drop a connection:
+        # retried, so a run reports the API's answers, not the machine's hiccups.
+        "--workers", str(workers), "--request-timeout", "60", "--request-retries", "2",
         "--suppress-health-check", "too_slow",
         "--no-color",
     ]  # fmt: skip
 
 
-def run_schemathesis(base_url: str, token: str, max_examples: int, seed: int) -> FuzzResult:
-    command = schemathesis_command(base_url, token, max_examples, seed)
+def run_schemathesis(
+    base_url: str, token: str, max_examples: int, seed: int, workers: int = 2
+) -> FuzzResult:
+    command = schemathesis_command(base_url, token, max_examples, seed, workers)
     # From the repository's root, where schemathesis finds its configuration file.
     done = subprocess.run(  # noqa: S603 - our own command line
         command, capture_output=True, text=True, check=False, cwd=REPOSITORY

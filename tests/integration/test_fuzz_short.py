@@ -11,7 +11,6 @@ pytestmark = pytest.mark.integration
 
 
 def test_the_api_passes_every_schemathesis_check_on_a_short_run(live: Live, org_token: str) -> None:
-    result = run_schemathesis(live.api_url, org_token, max_examples=5, seed=7)
-    failures = result.output[result.output.rfind("SUMMARY") :]
-    assert result.returncode == 0, failures
+    result = run_schemathesis(live.api_url, org_token, max_examples=5, seed=7, workers=1)
+    assert result.returncode == 0, result.output[-6000:]
     assert result.cases >= 100  # every operation was exercised, not just reached
