@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,17 +41,30 @@ TEMPLATE = {
 WEEKLY = {
     "kind": "recurrence",
     "rrule": "FREQ=WEEKLY;BYDAY=TU,TH;BYHOUR=9;BYMINUTE=0",
-    "start": "2026-12-01T09:00:00",
-    "until": "2027-03-31",
-    "skip_dates": ["2026-12-24"],
+    "start": "2030-01-01T09:00:00",
+    "until": "2030-03-31",
+    "skip_dates": ["2030-01-24"],
     "overrides": {
-        "2026-12-29T09:00:00": {"topic": "Year in review"},
-        "2027-01-05T09:00:00": {"skip": True},
+        "2030-01-29T09:00:00": {"topic": "Month in review"},
+        "2030-02-05T09:00:00": {"skip": True},
     },
 }
+RFC_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def _weekday_from_now(days: int) -> tuple[str, str]:
+    """A weekday `days` from today in Berlin, as the RFC 5545 code and strftime's name.
+
+    Slots are filled from now, so the tests' slots stay days away: none can fall inside the
+    materializer's horizon while a test runs, whatever the day and hour of the run."""
+    day = datetime.now(BERLIN) + timedelta(days=days)
+    return RFC_DAYS[day.weekday()], day.strftime("%a")
+
+
+(FIRST_DAY, FIRST_NAME), (SECOND_DAY, SECOND_NAME) = _weekday_from_now(2), _weekday_from_now(5)
 SLOTS = {
     "kind": "slots",
-    "slots": [{"days": ["FR"], "time": "17:00"}, {"days": ["MO"], "time": "09:00"}],
+    "slots": [{"days": [FIRST_DAY], "time": "17:00"}, {"days": [SECOND_DAY], "time": "09:00"}],
 }
 
 
@@ -73,7 +86,7 @@ def _body(**overrides: Any) -> dict[str, Any]:
 
 
 def _plain(rule: str) -> dict[str, Any]:
-    return {"kind": "recurrence", "rrule": rule, "start": "2026-12-01T09:00:00"}
+    return {"kind": "recurrence", "rrule": rule, "start": "2030-01-01T09:00:00"}
 
 
 def _create(client: httpx.Client, **overrides: Any) -> dict[str, Any]:
@@ -134,16 +147,16 @@ def test_create_recurrence_stores_the_campaign_and_asks_the_materializer(
     assert created["content"] == {"mode": "in_order", "cooldown_days": 0, "max_uses": None}
     # The template as sent: an unset brand_voice stays unset, for a brand voice to fill.
     assert created["template"] == TEMPLATE
-    assert created["schedule"]["overrides"]["2027-01-05T09:00:00"] == {"skip": True}
-    # The first occurrence after now: Tuesday 1 December 2026, 09:00 in Berlin.
-    assert created["next_due_at"] == "2026-12-01T09:00:00+01:00"
+    assert created["schedule"]["overrides"]["2030-02-05T09:00:00"] == {"skip": True}
+    # The first occurrence: Tuesday 1 January 2030, 09:00 in Berlin.
+    assert created["next_due_at"] == "2030-01-01T09:00:00+01:00"
     assert before <= _at(created["materialized_through"]) <= datetime.now(UTC)
     assert created["totals"]["items"] == created["totals"]["unused_items"] == 2
     with worker_session() as session:
         stored = session.get(Campaign, uuid.UUID(created["id"]))
         assert stored is not None
         assert stored.lateness_s == 3600
-        assert stored.next_due_at == datetime(2026, 12, 1, 8, tzinfo=UTC)
+        assert stored.next_due_at == datetime(2030, 1, 1, 8, tzinfo=UTC)
         items = session.scalars(
             select(CampaignItem).order_by(CampaignItem.position)
         ).all()  # fmt: skip
@@ -168,9 +181,9 @@ def test_create_slot_queue_gives_items_slots_in_order_across_weeks(
     assert all(slot is not None for slot in slots)
     local = [s.astimezone(BERLIN) for s in slots if s is not None]
     assert local == sorted(local) and len(set(local)) == 4
-    # Friday 17:00 and Monday 09:00 alternate: each Monday is in the week after a Friday.
+    # The two weekly slots alternate, and four of them span a week boundary.
     kinds = [(t.strftime("%a"), t.strftime("%H:%M")) for t in local]
-    assert set(kinds) <= {("Fri", "17:00"), ("Mon", "09:00")}
+    assert set(kinds) <= {(FIRST_NAME, "17:00"), (SECOND_NAME, "09:00")}
     assert all(a != b for a, b in pairwise(kinds))
     assert any(b.isocalendar().week != a.isocalendar().week for a, b in pairwise(local))
     assert _at(created["next_due_at"]) == local[0]
@@ -206,10 +219,10 @@ def test_a_schedule_already_over_is_created_completed(live: Live, org_token: str
     [
         ({"schedule": {**WEEKLY, "rrule": "FREQ=WEEKLY;BYDAY=XX"}}, "schedule.recurrence"),
         ({"schedule": {**WEEKLY, "rrule": "FREQ=DAILY;COUNT=10001"}}, "schedule.recurrence"),
-        ({"schedule": {**WEEKLY, "rrule": "DTSTART:20261201T090000\nRRULE:FREQ=DAILY"}},
+        ({"schedule": {**WEEKLY, "rrule": "DTSTART:20300101T090000\nRRULE:FREQ=DAILY"}},
          "schedule.recurrence.rrule"),
         ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
-        ({"schedule": {**WEEKLY, "start": "2026-12-01T09:00:00+01:00"}},
+        ({"schedule": {**WEEKLY, "start": "2030-01-01T09:00:00+01:00"}},
          "schedule.recurrence.start"),
         ({"schedule": {**WEEKLY, "count": 10}}, "schedule.recurrence"),
         ({"schedule": {"kind": "slots", "slots": [{"days": ["MO"], "time": "25:00"}]}},
@@ -320,10 +333,10 @@ def test_a_recurrence_without_items_needs_a_whole_template(live: Live, org_token
 
 
 def test_an_override_must_fall_on_an_occurrence(live: Live, org_token: str) -> None:
-    schedule = {**WEEKLY, "overrides": {"2026-12-02T09:00:00": {"topic": "A Wednesday"}}}
+    schedule = {**WEEKLY, "overrides": {"2030-01-02T09:00:00": {"topic": "A Wednesday"}}}
     response = _client(live, org_token).post("/api/v1/campaigns", json=_body(schedule=schedule))
     details = _error(response, 422, "invalid_overrides")
-    assert details["overrides"][0]["at"] == "2026-12-02T09:00:00"
+    assert details["overrides"][0]["at"] == "2030-01-02T09:00:00"
     assert details["overrides"][0]["errors"][0]["type"] == "no_occurrence"
 
 
@@ -372,19 +385,20 @@ def test_next_occurrences_are_local_times_across_a_dst_change(live: Live, org_to
     schedule = {
         "kind": "recurrence",
         "rrule": "FREQ=DAILY;BYHOUR=9;BYMINUTE=0",
-        "start": "2027-03-22T09:00:00",
-        "skip_dates": ["2027-03-30"],
+        "start": "2030-03-25T09:00:00",
+        "skip_dates": ["2030-04-02"],
     }
     created = _create(_client(live, org_token), schedule=schedule)
     view = _client(live, org_token).get(f"/api/v1/campaigns/{created['id']}").json()
     upcoming = view["next_occurrences"]
+    days = [date(2030, 3, 25) + timedelta(days=n) for n in range(10)]
     assert [o["at"] for o in upcoming] == [
-        *(f"2027-03-{day}T09:00:00+01:00" for day in range(22, 28)),
-        # Summer time from Sunday 28 March: still 09:00 on the wall clock.
-        *(f"2027-03-{day}T09:00:00+02:00" for day in range(28, 32)),
+        # Summer time from Sunday 31 March: still 09:00 on the wall clock.
+        f"{day}T09:00:00{'+02:00' if day >= date(2030, 3, 31) else '+01:00'}"
+        for day in days
     ]
     reasons = {o["at"][:10]: o["skipped_reason"] for o in upcoming if o["skipped_reason"]}
-    assert reasons == {"2027-03-30": "2027-03-30 is one of the campaign's skipped dates"}
+    assert reasons == {"2030-04-02": "2030-04-02 is one of the campaign's skipped dates"}
 
 
 def test_view_shows_past_occurrences_and_totals(live: Live, org_token: str) -> None:
@@ -442,7 +456,7 @@ def test_list_is_paged_summaries(live: Live, org_token: str) -> None:
     page = client.get("/api/v1/campaigns", params={"limit": 2, "offset": 1}).json()
     assert [c["name"] for c in page["items"]] == ["Second", "Third"]
     assert page["items"][0]["kind"] == "recurrence"
-    assert page["items"][0]["next_due_at"] == "2026-12-01T09:00:00+01:00"
+    assert page["items"][0]["next_due_at"] == "2030-01-01T09:00:00+01:00"
     assert client.get("/api/v1/campaigns", params={"limit": 101}).status_code == 422
 
 
@@ -454,18 +468,18 @@ def test_patch_moves_next_due_but_not_the_cursor(live: Live, org_token: str) -> 
     created = _create(client)
     path = f"/api/v1/campaigns/{created['id']}"
     wednesdays = {"kind": "recurrence", "rrule": "FREQ=WEEKLY;BYDAY=WE;BYHOUR=10",
-                  "start": "2026-12-01T10:00:00"}  # fmt: skip
+                  "start": "2030-01-01T10:00:00"}  # fmt: skip
     response = client.patch(path, json={"schedule": wednesdays, "lateness_minutes": 5})
     assert response.status_code == 200, response.text
     patched = response.json()
-    assert patched["next_due_at"] == "2026-12-02T10:00:00+01:00"
+    assert patched["next_due_at"] == "2030-01-02T10:00:00+01:00"
     assert patched["materialized_through"] == created["materialized_through"]
     assert (patched["lateness_minutes"], patched["name"]) == (5, created["name"])
     assert patched["updated_at"] is not None
     stored = _campaign(created["id"])
     assert stored is not None
     assert stored.materialized_through == _at(created["materialized_through"])
-    assert stored.next_due_at == datetime(2026, 12, 2, 9, tzinfo=UTC)
+    assert stored.next_due_at == datetime(2030, 1, 2, 9, tzinfo=UTC)
     with worker_session() as session:
         topics = session.scalars(select(OutboxMessage.topic)).all()
     assert topics == [CAMPAIGN_CHANGED, CAMPAIGN_CHANGED]
@@ -473,7 +487,7 @@ def test_patch_moves_next_due_but_not_the_cursor(live: Live, org_token: str) -> 
     over = {**wednesdays, "until": "2026-11-01", "start": "2026-10-01T10:00:00"}
     assert client.patch(path, json={"schedule": over}).json()["status"] == "completed"
     again = client.patch(path, json={"schedule": wednesdays}).json()
-    assert (again["status"], again["next_due_at"]) == ("active", "2026-12-02T10:00:00+01:00")
+    assert (again["status"], again["next_due_at"]) == ("active", "2030-01-02T10:00:00+01:00")
 
 
 def test_patch_validation(live: Live, org_token: str) -> None:
@@ -495,19 +509,23 @@ def test_patch_validation(live: Live, org_token: str) -> None:
 def test_changing_slots_reassigns_unused_future_items(live: Live, org_token: str) -> None:
     client = _client(live, org_token)
     created = _create(client, schedule=SLOTS, items=[{"topic": f"Tip {n}"} for n in range(3)])
-    saturdays = {"kind": "slots", "slots": [{"days": ["SA"], "time": "11:30"}]}
-    patched = client.patch(f"/api/v1/campaigns/{created['id']}", json={"schedule": saturdays})
+    code, name = _weekday_from_now(3)
+    weekly = {"kind": "slots", "slots": [{"days": [code], "time": "11:30"}]}
+    patched = client.patch(f"/api/v1/campaigns/{created['id']}", json={"schedule": weekly})
     assert patched.status_code == 200, patched.text
     local = [s.astimezone(BERLIN) for _, s in _slots(created["id"]) if s is not None]
     assert len(local) == 3
-    assert {(t.strftime("%a"), t.strftime("%H:%M")) for t in local} == {("Sat", "11:30")}
+    assert {(t.strftime("%a"), t.strftime("%H:%M")) for t in local} == {(name, "11:30")}
     assert [(b - a).days for a, b in pairwise(local)] == [7, 7]
     assert _at(patched.json()["next_due_at"]) == local[0]
 
 
 def test_pause_and_resume(live: Live, org_token: str) -> None:
     client = _client(live, org_token)
-    daily = {"kind": "recurrence", "rrule": "FREQ=DAILY;BYHOUR=9", "start": "2026-01-01T09:00"}
+    # Twelve hours from now: never inside the materializer's horizon during the test.
+    hour = (datetime.now(BERLIN).hour + 12) % 24
+    daily = {"kind": "recurrence", "rrule": f"FREQ=DAILY;BYHOUR={hour};BYMINUTE=0",
+             "start": "2026-01-01T00:00"}  # fmt: skip
     created = _create(client, schedule=daily)
     path = f"/api/v1/campaigns/{created['id']}"
     paused = client.post(f"{path}/pause")
