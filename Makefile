@@ -9,10 +9,15 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install demo test lint typecheck format dev lock clean bench gallery
 
-$(STAMP): pyproject.toml requirements.lock
+# The same uv as the Dockerfiles and the CI workflow (tests/unit/test_deploy_files.py checks).
+UV_VERSION := 0.13.9
+
+# Development installs everything: production dependencies, the dev tools and the embedded
+# PostgreSQL and Redis (requirements-dev.lock). The images install requirements.lock alone.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
@@ -48,6 +53,14 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m briefcast.chaos --briefs 200
 
+# The same drill with RabbitMQ as the broker (Redis stays the result backend and cache, and
+# is still restarted); RabbitMQ itself is not restarted. Its task queues in that virtual host
+# are deleted first: give the drill a vhost of its own.
+BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
+.PHONY: chaos-rabbitmq
+chaos-rabbitmq: $(STAMP)
+	$(BIN)/python -m briefcast.chaos --briefs 200 --broker '$(BROKER_URL)'
+
 # Schemathesis against the running product (real PostgreSQL): every check, every phase,
 # at least 1,000 cases; fails on any failure.
 .PHONY: fuzz
@@ -62,9 +75,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Re-pin every dependency after changing pyproject.toml.
+# Re-pin every dependency after changing pyproject.toml: the dev lock first, then the
+# production lock constrained to it, so both pin every shared package to the same version.
 lock:
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		-o requirements-dev.lock
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 -c requirements-dev.lock \
+		-o requirements.lock
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -51,6 +51,7 @@ from bench._campaigns_mix import Planted, Say, plant
 from bench._support import percentile
 from briefcast.models.campaigns import Campaign
 from briefcast.models.session import reset_worker_engine, worker_session
+from briefcast.pipeline.broker import redacted
 from briefcast.pipeline.campaigns import schedule
 from briefcast.pipeline.campaigns.materialize import BATCH, materialize
 from briefcast.pipeline.celery_app import app, configure
@@ -363,7 +364,10 @@ def services(data_dir: Path, say: Say) -> Iterator[None]:
         reset_worker_engine()
         configure(app)
         say(f"PostgreSQL {make_url(database_url).render_as_string(hide_password=True)}")
-        say(f"Redis {redis_url}: the broker the relay sends the runs' events to (not consumed)")
+        say(
+            f"broker {redacted(app.conf.broker_url)}: the relay sends the runs' events there "
+            "(not consumed)"
+        )
         upgrade(database_url)
         yield
     finally:

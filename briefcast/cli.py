@@ -68,9 +68,10 @@ def dev(
 
 
 def _wait_for_stop_signal(stack: Stack) -> None:
-    """Until SIGINT or SIGTERM, or until a child process dies (then say which)."""
+    """Until SIGINT, SIGTERM or SIGHUP (the terminal closed), or until a child process dies
+    (then say which). A SIGKILL cannot be caught: the next start clears what it left."""
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     while not stop.wait(1.0):
         try:

@@ -15,7 +15,7 @@ import httpx
 from PIL import Image
 
 from briefcast.client import ApiClient, bootstrap_token, load_json
-from briefcast.stack import Ports, Stack
+from briefcast.stack import Ports, Stack, clear_leftovers
 
 TERMINAL = {"published", "failed", "needs_review"}
 # The example campaign's template and items, on a schedule short enough to watch.
@@ -131,7 +131,9 @@ def _campaign_summary(api: ApiClient, campaign_id: str) -> bool:
 
 
 def run_demo(examples: Path, data_dir: Path, timeout_s: float = 180) -> int:
-    # Every demo starts from nothing, so what it prints is only this run's work.
+    # Every demo starts from nothing, so what it prints is only this run's work; what a
+    # demo killed before it could stop left running is stopped before its folder goes.
+    clear_leftovers(data_dir, say=_say)
     shutil.rmtree(data_dir, ignore_errors=True)
     stack = Stack(data_dir=data_dir, ports=Ports.free(), with_flower=False, extra_env=DEMO_ENV)
     for name, value in DEMO_ENV.items():

@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
+    # Log lines: readable `console` lines, or one `json` object per line (production's default).
+    log_format: Literal["console", "json"] = Field(
+        default_factory=lambda data: "json" if data["environment"] == "production" else "console"
+    )
 
     # PostgreSQL. Unset means: start the embedded server (see briefcast.embedded).
     database_url: str | None = None
@@ -27,6 +31,9 @@ class Settings(BaseSettings):
     worker_db_pool_size: int = 5
     # Redis server without a db number; db 0 sessions and rate limits, 1 Celery, 2 cache.
     redis_url: str | None = None
+    # Celery's broker. Unset: Redis db 1. `amqp://user:pass@host:5672/vhost`: RabbitMQ, with
+    # Redis still the result backend and cache (README: "Choosing a broker").
+    broker_url: str | None = None
 
     data_dir: Path = Path(".data")
     media_root: Path = Path(".data/media")
@@ -125,6 +132,8 @@ class Settings(BaseSettings):
     # Hosts a brief's photo_url may name although they resolve to private addresses (host
     # names, IPs or CIDR ranges; comma-separated or a JSON list). Everything else must be public.
     photo_fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A Celery worker's main process serves its metrics on this port (containers; unset: no).
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     @field_validator("photo_fetch_allowed_hosts", mode="before")
     @classmethod

@@ -4,6 +4,11 @@ PostgreSQL and Redis come from DATABASE_URL / REDIS_URL, or embedded when unset.
 sandboxes, the API (uvicorn), an I/O worker (threads) for content, publishing, analytics and
 default, a CPU worker (prefork) for images, beat, and optionally Flower. Each child logs to
 `<data>/logs/<name>.log`; stopping the stack stops them all, then the embedded services.
+
+Each child leads its own process group (a new session, so a terminal's Ctrl-C reaches only
+the stack). The groups are recorded in `<data>/stack.json`, so a stack that died without
+stopping (SIGKILL, a CI timeout) leaves a record, and the next start on the same data
+folder stops what it left running before it starts anything.
 """
 
 from __future__ import annotations
@@ -17,14 +22,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from briefcast.embedded import EmbeddedServices, free_port
+from briefcast.lifecycle import ProcessRecord, locked_state, stop_groups
 from briefcast.migrate import upgrade
 from briefcast.sandbox.openai_api import SANDBOX_API_KEY
 
 IO_QUEUES = "content,publishing,analytics,default"
+# The running stack's own process and its children's process groups, in the data folder.
+STATE_FILE = "stack.json"
 SANDBOX_SERVICES = ("instagram", "linkedin", "openai")
 
 
@@ -105,6 +114,9 @@ class Stack:
     # configured beyond that command's flags.
     sandbox_command: list[str] | None = None
     commands: dict[str, list[str]] = field(default_factory=dict)
+    # Set once this stack has claimed the data folder's state file (and so may clear it).
+    _owns_state: bool = False
+    _records: dict[str, ProcessRecord] = field(default_factory=dict)
 
     @property
     def api_url(self) -> str:
@@ -119,12 +131,18 @@ class Stack:
     def start(self, say: Callable[[str], None] = print) -> Stack:
         self.data_dir = self.data_dir.resolve()
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        with locked_state(self.data_dir / STATE_FILE) as state:
+            _clear_children(self.data_dir, state, say)
+            state.update(owner=ProcessRecord.me().to_dict(), children={})
+            self._owns_state = True
         env = dict(os.environ)
         if self.isolated or not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
             say("starting embedded PostgreSQL and Redis …")
             self.embedded = EmbeddedServices(self.data_dir / "services").start()
             env["DATABASE_URL"] = self.embedded.database_url
             env["REDIS_URL"] = self.embedded.redis_url
+            if self.isolated:  # the embedded Redis is the broker too, unless extra_env says
+                env.pop("BROKER_URL", None)
         if self.isolated or not env.get("OPENAI_API_KEY"):
             # Like the platforms: no key configured means the local OpenAI sandbox.
             env.update(
@@ -139,6 +157,10 @@ class Stack:
             PYTHONUNBUFFERED="1",
         )
         env.setdefault("WORKER_DB_POOL_SIZE", str(self.io_threads))  # a connection per thread
+        # Every child writes its metrics here, emptied each start; the API's /metrics sums them.
+        from briefcast.observability.exposition import fresh_multiproc_dir
+
+        env["PROMETHEUS_MULTIPROC_DIR"] = fresh_multiproc_dir(self.data_dir / "metrics")
         env.update(self.extra_env)
         self.env = env
         say("migrating the database …")
@@ -179,7 +201,9 @@ class Stack:
             ],
         }  # fmt: skip
         if self.with_flower:
-            commands["flower"] = [*celery, "flower", f"--port={self.ports.flower}"]
+            commands["flower"] = [
+                *celery, "flower", "--address=127.0.0.1", f"--port={self.ports.flower}"
+            ]  # fmt: skip
         self.commands = commands
         for name, command in commands.items():
             say(f"starting {name} …")
@@ -187,6 +211,7 @@ class Stack:
                 self.children[name] = subprocess.Popen(  # noqa: S603 - our own commands
                     command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                 )
+            self._remember(name)
         self._wait_until_up()
         return self
 
@@ -208,6 +233,12 @@ class Stack:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        self._remember(name)
+
+    def _remember(self, name: str) -> None:
+        record = self._records[name] = ProcessRecord.of(self.children[name].pid)
+        with locked_state(self.data_dir / STATE_FILE) as state:
+            state.setdefault("children", {})[name] = record.to_dict()
 
     def restart_redis(self) -> None:
         """Stop the embedded Redis and start it on the same port; clients must reconnect."""
@@ -244,17 +275,62 @@ class Stack:
                 )
 
     def stop(self) -> None:
+        """Stop every child's whole group, then the embedded services, then forget them."""
+        try:
+            self._stop_children()
+        finally:
+            try:
+                if self.embedded is not None:
+                    self.embedded.stop()
+                    self.embedded = None
+            finally:
+                if self._owns_state:
+                    with locked_state(self.data_dir / STATE_FILE) as state:
+                        state.clear()
+                    self._owns_state = False
+
+    def _stop_children(self) -> None:
         for child in self.children.values():
             if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
         for child in self.children.values():
             try:
                 child.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
+        # A group can outlive its leader (a prefork pool's children); the record finds it.
+        stop_groups(self._records, timeout_s=5)
         self.children.clear()
-        if self.embedded is not None:
-            self.embedded.stop()
-            self.embedded = None
+        self._records.clear()
+
+
+def clear_leftovers(data_dir: Path, say: Callable[[str], None] = print) -> None:
+    """Stop what a stack that died without stopping left running on `data_dir`: its
+    children's groups, then its embedded services (before the folder is wiped, say)."""
+    data_dir = data_dir.resolve()
+    if not data_dir.exists():
+        return
+    with locked_state(data_dir / STATE_FILE) as state:
+        _clear_children(data_dir, state, say)
+    EmbeddedServices(data_dir / "services").clear_leftovers()
+
+
+def _clear_children(data_dir: Path, state: dict[str, Any], say: Callable[[str], None]) -> None:
+    owner = state.get("owner")
+    if owner is not None:
+        record = ProcessRecord.from_dict(owner)
+        if record.pid != os.getpid() and record.alive():
+            raise RuntimeError(
+                f"a stack (process {record.pid}) is running on {data_dir}; stop it first"
+            )
+    records = {
+        name: ProcessRecord.from_dict(child) for name, child in state.get("children", {}).items()
+    }
+    for name, stopped in stop_groups(records).items():
+        if stopped:
+            say(f"stopped {name} ({len(stopped)} process(es)) left by a stack that did not stop")
+    state.clear()

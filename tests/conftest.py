@@ -1,4 +1,5 @@
-"""Test services: DATABASE_URL / REDIS_URL when set, otherwise the embedded servers.
+"""Test services: DATABASE_URL / REDIS_URL when set, otherwise the embedded servers; with
+BROKER_URL (amqp://…) Celery's messages, and the in-process worker, go through RabbitMQ.
 
 The suite owns the database it is given: it resets the schema once per session and
 truncates every table before each test that touches it.
@@ -48,8 +49,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     _reset_caches()
     _reset_database(database_url)
     _flush_redis(redis_url)
+    broker_url = _reset_broker_queues()
     try:
-        yield {"database_url": database_url, "redis_url": redis_url}
+        yield {"database_url": database_url, "redis_url": redis_url, "broker_url": broker_url}
     finally:
         from briefcast.models.session import reset_worker_engine
 
@@ -103,6 +105,19 @@ def _flush_redis(redis_url: str, dbs: tuple[int, ...] = (0, 1, 2)) -> None:
         client = redis.Redis.from_url(f"{redis_url}/{db}")
         client.flushdb()
         client.close()
+
+
+def _reset_broker_queues() -> str:
+    """The broker's URL. With BROKER_URL (RabbitMQ), the suite owns its virtual host's queues,
+    as it owns Redis db 1 otherwise: tasks a previous session left there would run in this one."""
+    from briefcast.pipeline.broker import delete_queues, is_amqp
+    from briefcast.pipeline.celery_app import app
+    from briefcast.pipeline.queues import TaskQueue
+
+    broker_url: str = app.conf.broker_url
+    if is_amqp(broker_url):
+        delete_queues(broker_url, [q.value for q in TaskQueue])
+    return broker_url
 
 
 @pytest.fixture

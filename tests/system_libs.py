@@ -1,6 +1,6 @@
-"""Optional system libraries: a test that needs one is skipped, with the reason, where the
-library is missing, and fails instead when `BRIEFCAST_REQUIRE_SYSTEM_LIBS=1` (CI installs
-every library and sets it, so a skip there cannot hide an untested path).
+"""Optional system libraries and tools: a test that needs one is skipped, with the reason,
+where it is missing, and fails instead when `BRIEFCAST_REQUIRE_SYSTEM_LIBS=1` (CI installs
+every one and sets it, so a skip there cannot hide an untested path).
 
 Mark such a test `@pytest.mark.system_lib("magickwand")`. Loaded with `-p tests.system_libs`
 (pyproject's pytest options), which also reports what is missing once, in the header.
@@ -9,6 +9,7 @@ Mark such a test `@pytest.mark.system_lib("magickwand")`. Loaded with `-p tests.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from functools import cache
 
@@ -23,12 +24,17 @@ def _magickwand() -> str | None:
     return wand_status()
 
 
+def _promtool() -> str | None:
+    return None if shutil.which("promtool") else "not on the PATH"
+
+
 # Name -> (what to install, a check returning None when usable or why it is not).
 LIBRARIES: dict[str, tuple[str, Callable[[], str | None]]] = {
     "magickwand": (
         "ImageMagick's MagickWand with liblqr (Debian/Ubuntu: libmagickwand-6.q16-6)",
         _magickwand,
     ),
+    "promtool": ("Prometheus's promtool (Debian/Ubuntu: prometheus)", _promtool),
 }
 
 
@@ -53,9 +59,12 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     absent = [f"{name}: {missing(name)}" for name in LIBRARIES if missing(name)]
     if not absent:
-        return ["optional system libraries: all present"]
+        return ["optional system libraries and tools: all present"]
     then = "their tests FAIL" if required() else "their tests are skipped"
-    return [f"optional system libraries missing ({then}):", *(f"  {line}" for line in absent)]
+    return [
+        f"optional system libraries and tools missing ({then}):",
+        *(f"  {line}" for line in absent),
+    ]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -24,6 +24,7 @@ from briefcast.api.routes import (
     briefs,
     campaigns,
     health,
+    metrics,
     runs,
     uploads,
     usage,
@@ -86,6 +87,7 @@ def create_app() -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(runs.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     document_limits(app.routes)
     document_roles(app.routes)
     document_errors(app.routes)  # last: the specific answers above win

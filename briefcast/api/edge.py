@@ -15,6 +15,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from briefcast.api.request_id import RequestId
+from briefcast.observability.http_metrics import RequestMetrics
 from briefcast.settings import Settings, get_settings
 
 # JSON answers need nothing from a browser: no script, style, frame or form.
@@ -36,7 +38,7 @@ HSTS = "max-age=63072000; includeSubDomains"  # two years; production (HTTPS) on
 
 CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
-CORS_EXPOSE = ["Location", "Retry-After", "Idempotent-Replayed"]
+CORS_EXPOSE = ["Location", "Retry-After", "Idempotent-Replayed", "X-Request-ID"]
 
 
 class SecurityHeaders:
@@ -73,18 +75,22 @@ class SecurityHeaders:
 
 
 class SecureFastAPI(FastAPI):
-    """FastAPI with `SecurityHeaders` as its outermost layer."""
+    """FastAPI with layers outside Starlette's own error handling, so that even the 500 it
+    answers for an unhandled exception has them: the security headers, the request id, and
+    the request's count and time (outermost, so every answer is counted with its full time).
+    """
 
     def build_middleware_stack(self) -> ASGIApp:
         settings = get_settings()
         docs = [self.docs_url, self.redoc_url]
         if self.docs_url:
             docs.append(self.swagger_ui_oauth2_redirect_url)
-        return SecurityHeaders(
+        secured = SecurityHeaders(
             super().build_middleware_stack(),
             hsts=settings.environment == "production",
             docs_paths=[path for path in docs if path],
         )
+        return RequestMetrics(RequestId(secured))
 
 
 def install_edge(app: FastAPI, settings: Settings) -> None:

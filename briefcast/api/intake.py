@@ -14,10 +14,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from briefcast.api.errors import ApiError
 from briefcast.api.relay import OutboxRelay
+from briefcast.api.request_id import current_request_id
 from briefcast.api.schemas import BriefIn
 from briefcast.models.repositories import ingest, voices
 from briefcast.models.session import autocommit_connection
@@ -53,18 +55,27 @@ class BriefIntake:
         self.relay = relay
 
     async def submit(self, org_id: uuid.UUID, body: BriefIn, idempotency_key: str | None) -> Intake:
-        intake = await submit_brief(self.engine, org_id, body, idempotency_key)
+        intake = await submit_brief(
+            self.engine, org_id, body, idempotency_key, current_request_id()
+        )
         # Committed: now, never before, the event goes out (off the request's path).
         if intake.event is not None:
             event = intake.event
             self.relay.submit(event.outbox_id, event.topic, event.payload)
+        # The rest of this request's lines (the server's access line) name the run too.
+        structlog.contextvars.bind_contextvars(run_id=str(intake.run_id))
         return intake
 
 
 async def submit_brief(
-    engine: AsyncEngine, org_id: uuid.UUID, body: BriefIn, idempotency_key: str | None
+    engine: AsyncEngine,
+    org_id: uuid.UUID,
+    body: BriefIn,
+    idempotency_key: str | None,
+    request_id: str | None = None,
 ) -> Intake:
-    """Store the brief (committed when this returns) or find the run its key stands for."""
+    """Store the brief (committed when this returns) or find the run its key stands for;
+    a new run keeps `request_id` (its trail's id in every log line of every stage)."""
     digest = request_hash(body)
     async with autocommit_connection(engine) as conn:
         names_rows = body.brand_voice_id is not None or body.photo_upload_id is not None
@@ -79,7 +90,7 @@ async def submit_brief(
         new = _new_brief(org_id, body, voice, idempotency_key, digest)
         for _ in range(2):
             try:
-                accepted = await ingest.accept_brief(conn, new)
+                accepted = await ingest.accept_brief(conn, new, request_id)
             except ingest.UnknownOrganizationError as exc:
                 raise unknown_organization() from exc
             if accepted is not None:

@@ -38,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--data-dir", type=Path, default=defaults.data_dir)
+    parser.add_argument(
+        "--broker",
+        default=defaults.broker_url,
+        metavar="AMQP_URL",
+        help="RabbitMQ as the broker (its task queues are deleted first; it is not restarted)."
+        " Default: the stack's embedded Redis",
+    )
     args = parser.parse_args(argv)
     config = ChaosConfig(
         briefs=args.briefs,
@@ -47,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         campaigns=args.campaigns,
         data_dir=args.data_dir,
+        broker_url=args.broker,
     )
     try:
         report = run_chaos(config, say=_say)

@@ -1,5 +1,11 @@
 """The drill: an isolated stack, many briefs and a few campaigns, faults, kills of the I/O
-worker and of beat, a broker restart, then an audit."""
+worker and of beat, a Redis restart, then an audit.
+
+The broker is the stack's embedded Redis, or RabbitMQ when `ChaosConfig.broker_url` names one
+(README: "Choosing a broker"). RabbitMQ is a shared server here, so the drill deletes its
+task queues first and never restarts it; Redis, still the result backend, sessions and
+cache, is restarted all the same.
+"""
 
 from __future__ import annotations
 
@@ -30,8 +36,10 @@ from briefcast.models.posts import Post, PostStatus
 from briefcast.models.repositories.tenancy import ensure_organization
 from briefcast.models.runs import Run
 from briefcast.models.session import sync_url
+from briefcast.pipeline.broker import delete_queues, is_amqp, redacted
+from briefcast.pipeline.queues import TaskQueue
 from briefcast.settings import Settings
-from briefcast.stack import Ports, Stack
+from briefcast.stack import Ports, Stack, clear_leftovers
 
 Say = Callable[[str], None]
 PLATFORMS = ("instagram", "linkedin")
@@ -116,6 +124,9 @@ class ChaosConfig:
     # `beat_down_s` (more than its 60 s interval: at least one tick is missed).
     beat_kill_after_s: float = 75.0
     beat_down_s: float = 75.0
+    # RabbitMQ as the broker (amqp://…; its task queues are deleted first); None: the
+    # embedded Redis.
+    broker_url: str | None = None
 
 
 @dataclass
@@ -131,6 +142,7 @@ class ChaosReport:
     crashes: dict[str, int] = field(default_factory=dict)
     campaigns: CampaignAudit | None = None
     beat: str = "left alone"
+    broker: str = "redis (embedded, restarted with Redis)"
 
     @property
     def ok(self) -> bool:
@@ -146,6 +158,7 @@ class ChaosReport:
             "=== chaos summary ===",
             f"briefs:           {c.briefs} ({c.briefs * len(PLATFORMS)} posts), seed {c.seed}, "
             f"{self.elapsed_s:.1f} s",
+            f"broker:           {self.broker}",
             f"runs by status:   {counts(a.runs_by_status)}",
             f"posts by status:  {counts(a.posts_by_status)}",
             f"posts published:  {a.posts_by_status.get(PostStatus.PUBLISHED, 0)} "
@@ -197,6 +210,7 @@ def isolated_stack(
 ) -> Iterator[tuple[Stack, Engine]]:
     """A wiped data dir, the whole stack on its own embedded services, and an engine on its
     database; everything started is stopped on the way out, whatever happened."""
+    clear_leftovers(data_dir, say)  # a killed drill's processes, before its folder goes
     shutil.rmtree(data_dir, ignore_errors=True)
     stack = Stack(
         data_dir=data_dir,
@@ -346,8 +360,31 @@ class BeatOutage:
         )
 
 
+def describe_broker(broker_url: str | None) -> str:
+    if broker_url is None:
+        return "redis (embedded, restarted with Redis)"
+    return (
+        f"rabbitmq {redacted(broker_url)} (not restarted: a shared server, whose restart "
+        "would stop everyone's queues; Redis, the result backend and cache, is restarted)"
+    )
+
+
+def _use_broker(config: ChaosConfig, env: dict[str, str], say: Say) -> None:
+    if config.broker_url is None:
+        say("broker: the stack's embedded Redis (db 1)")
+        return
+    if not is_amqp(config.broker_url):
+        raise ValueError(f"--broker must be an amqp:// URL, not {redacted(config.broker_url)}")
+    say(f"broker: {describe_broker(config.broker_url)}")
+    # Tasks an earlier drill left in a queue would run against this drill's fresh database.
+    delete_queues(config.broker_url, [q.value for q in TaskQueue])
+    say("broker: deleted the task queues left from before (they are declared afresh)")
+    env["BROKER_URL"] = config.broker_url
+
+
 def _drill_env(config: ChaosConfig, say: Say) -> dict[str, str]:
     env = dict(DRILL_ENV)
+    _use_broker(config, env, say)
     if config.campaigns:
         # ISO 8601: pydantic reads a timedelta from a string only in that form (or HH:MM:SS).
         env["CAMPAIGN_HORIZON_S"] = str(config.campaign_horizon_s)
@@ -442,6 +479,8 @@ def run_chaos(config: ChaosConfig, say: Say = print, inspect: Inspect | None = N
                 stack.restart_redis()
                 redis_restarts += 1
                 say(f"Redis stopped and started again on the same port (#{redis_restarts})")
+                if config.broker_url is not None:
+                    say(f"broker not restarted: {describe_broker(config.broker_url)}")
             time.sleep(0.5)
         faults = {p: _sandbox(stack, p, "GET", "chaos", timeout=5)["counts"] for p in PLATFORMS}
         held = {p: _sandbox(stack, p, "GET", "posts", timeout=10) for p in PLATFORMS}
@@ -467,4 +506,5 @@ def run_chaos(config: ChaosConfig, say: Say = print, inspect: Inspect | None = N
         crashes=dict(crashes),
         campaigns=campaign_audit,
         beat=beat.describe(started),
+        broker=describe_broker(config.broker_url),
     )

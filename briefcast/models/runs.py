@@ -90,6 +90,8 @@ class Run(UUIDPk, Timestamped, Base):
     # The gate's reasons, fed into the next generation; and how many times it regenerated.
     copy_feedback: Mapped[list[str]] = mapped_column(JSONB, default=list)
     regenerations: Mapped[int] = mapped_column(default=0)
+    # `X-Request-ID` of the request that submitted the run: every task of the run logs it.
+    request_id: Mapped[str | None] = mapped_column(String(128))
     updated_at: Mapped[datetime] = mapped_column(
         server_default=func.now(), default=utcnow, onupdate=utcnow
     )

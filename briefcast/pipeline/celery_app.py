@@ -1,4 +1,5 @@
-"""The Celery app: Redis db 1 as broker and result backend, settings every task relies on."""
+"""The Celery app: Redis db 1 (or RabbitMQ, `BROKER_URL`) as broker, Redis db 1 as result
+backend, settings every task relies on."""
 
 from __future__ import annotations
 
@@ -9,14 +10,29 @@ from celery.signals import worker_process_init
 
 from briefcast.logs import configure_logging
 from briefcast.models.session import reset_worker_engine
-from briefcast.pipeline.fairness import PRIORITY_STEPS
+from briefcast.observability import celery_metrics, heartbeat, trail  # noqa: F401 - signal handlers
+from briefcast.pipeline.broker import celery_broker_url, is_amqp
+from briefcast.pipeline.fairness import AMQP_MAX_PRIORITY, PRIORITY_STEPS, highest_priority
 from briefcast.pipeline.publish.dispatch import DISPATCH_INTERVAL_S
-from briefcast.pipeline.queues import QUEUES, ROUTES, TaskQueue
+from briefcast.pipeline.queues import QUEUES, ROUTES, TaskQueue, routes_with_default_priority
 from briefcast.settings import get_settings
 
 # How long Redis waits for an unacknowledged task before handing it to another worker: far
 # longer than any task runs, so a slow task is not run twice while it is still going.
 VISIBILITY_TIMEOUT_S = 3600
+# RabbitMQ's counterpart: it closes the channel of a consumer that holds a delivery longer
+# than its `consumer_timeout` (30 minutes unless the server sets another; RabbitMQ docs,
+# "Delivery Acknowledgement Timeout"). Every hard time limit, and every ETA a worker holds
+# (a dispatch tick at most), must stay far below it.
+RABBITMQ_CONSUMER_TIMEOUT_S = 1800
+REDIS_TRANSPORT_OPTIONS = {
+    "visibility_timeout": VISIBILITY_TIMEOUT_S,
+    # One list per priority level, so each organization's fair share is its own level.
+    "priority_steps": PRIORITY_STEPS,
+}
+# Each publish waits for RabbitMQ's ack: a send that returned (the outbox relay's, which then
+# marks its rows sent) is in a durable queue, not lost in a socket buffer.
+AMQP_TRANSPORT_OPTIONS = {"confirm_publish": True}
 BEAT_INTERVALS_S = {
     "pipeline.publish.dispatch_due": DISPATCH_INTERVAL_S,
     "pipeline.outbox.sweep": 5.0,
@@ -37,19 +53,19 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
 
 def configure(app: Celery) -> None:
     settings = get_settings()
-    url = settings.redis_celery_url if settings.redis_url else "memory://"
+    broker = celery_broker_url(settings)
+    amqp = is_amqp(broker)
     app.conf.update(
-        broker_url=url,
-        result_backend=url if settings.redis_url else "cache+memory://",
-        # One list per priority level, so each organization's fair share is its own level.
-        broker_transport_options={
-            "visibility_timeout": VISIBILITY_TIMEOUT_S,
-            "priority_steps": PRIORITY_STEPS,
-        },
+        broker_url=broker,
+        result_backend=settings.redis_celery_url if settings.redis_url else "cache+memory://",
+        broker_transport_options=dict(AMQP_TRANSPORT_OPTIONS if amqp else REDIS_TRANSPORT_OPTIONS),
         broker_connection_retry_on_startup=True,
         task_queues=QUEUES,
+        # Queues declared on the fly (none in the product) order by priority too.
+        task_queue_max_priority=AMQP_MAX_PRIORITY,
         task_default_queue=TaskQueue.DEFAULT.value,
-        task_routes=ROUTES,
+        # On RabbitMQ a message without a priority would come last; see fairness.py.
+        task_routes=routes_with_default_priority(highest_priority(broker)) if amqp else ROUTES,
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
@@ -57,6 +73,9 @@ def configure(app: Celery) -> None:
         # Tasks are idempotent (design invariant 2), so a killed worker's task is redelivered.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # RabbitMQ hands a lost connection's unacknowledged tasks to another worker at once,
+        # and the running ones could no longer acknowledge: stop them rather than run twice.
+        worker_cancel_long_running_tasks_on_connection_loss=amqp,
         worker_prefetch_multiplier=1,
         task_soft_time_limit=60,
         task_time_limit=90,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from briefcast.models.posts import Post
 from briefcast.models.repositories import campaigns as campaigns_repo
 from briefcast.models.repositories import pipeline as repo
+from briefcast.models.repositories import trail as trail_repo
 from briefcast.models.runs import RunStatus, StageOutcome
 from briefcast.models.session import worker_session
 from briefcast.pipeline import fairness
@@ -102,21 +103,30 @@ def _in_session(fn: Callable[..., T], *args: Any) -> T:
 @app.task(name="pipeline.runs.start", ignore_result=True)
 def start_run(run_id: str, post_ids: list[str]) -> None:
     """The `run.submitted` event: launch the run's canvas (stages are idempotent)."""
-    build_run_canvas(run_id, post_ids, *_canvas_options(run_id)).apply_async()
+    options = _canvas_options(run_id, getattr(start_run.request, "request_id", None))
+    build_run_canvas(run_id, post_ids, *options).apply_async()
 
 
 @app.task(name="pipeline.runs.resume", ignore_result=True)
 def resume_run(run_id: str, post_ids: list[str]) -> None:
     """The `run.approved` event: a person approved the copy; render, schedule, publish."""
-    build_render_canvas(run_id, post_ids, *_canvas_options(run_id)).apply_async()
+    options = _canvas_options(run_id, getattr(resume_run.request, "request_id", None))
+    build_render_canvas(run_id, post_ids, *options).apply_async()
 
 
-def _canvas_options(run_id: str) -> tuple[int, str | None]:
-    """The run's fair-share priority and, for a campaign's run, the campaign's name."""
+def _canvas_options(
+    run_id: str, event_request_id: str | None = None
+) -> tuple[int, str | None, dict[str, str]]:
+    """The run's fair-share priority, for a campaign's run the campaign's name, and the ids
+    its tasks log under (the request id stored with the run, else the event's)."""
     with worker_session() as session:
         backlog = repo.organization_backlog(session, uuid.UUID(run_id))
         campaign = campaigns_repo.campaign_name_of_run(session, uuid.UUID(run_id))
-    return fairness.priority_for_backlog(backlog), campaign
+        trail = trail_repo.of_run(session, uuid.UUID(run_id))
+    if event_request_id is not None:
+        trail.setdefault("request_id", event_request_id)
+    rank = fairness.priority_for_backlog(backlog)
+    return fairness.message_priority(rank, app.conf.broker_url), campaign, trail
 
 
 @app.task(name="pipeline.copy.generate", bind=True, ignore_result=True)
@@ -152,12 +162,13 @@ def media_store() -> LocalMediaStore:
 
 
 @app.task(name="pipeline.render.image", bind=True)
-def render_image(self: Task, post_id: str) -> str | None:
+def render_image(self: Task, post_id: str, run_id: str | None = None) -> str | None:
+    """`run_id` is for monitors (see `_monitor_kwargs`); the post names its run."""
     with worker_session() as session:
         post = repo.get_post(session, uuid.UUID(post_id))
         if post is None:
             return None
-        run_id, platform = post.run_id, post.platform
+        owner, platform = post.run_id, post.platform
     settings = get_settings()
     limits = render.PhotoLimits(
         settings.max_upload_bytes,
@@ -165,7 +176,7 @@ def render_image(self: Task, post_id: str) -> str | None:
         settings.http_timeout_s,
         AllowList.parse(settings.photo_fetch_allowed_hosts),
     )
-    with _stage(self, run_id, render.STAGE, platform):
+    with _stage(self, owner, render.STAGE, platform):
         return _in_session(render.render_post_image, uuid.UUID(post_id), media_store(), limits)
 
 
@@ -175,7 +186,13 @@ def schedule_run(self: Task, run_id: str) -> bool:
         return _in_session(schedule.schedule_run, uuid.UUID(run_id))
 
 
-@app.task(name="pipeline.publish.dispatch_due", ignore_result=True)
+# Beat's housekeeping (every second, every few seconds, …) sends no task events: Flower's list
+# is left to the tasks of runs, and these report through metrics instead. Celery checks a
+# task's `send_events` before each task event (`celery/worker/request.py`, `strategy.py`).
+HOUSEKEEPING = {"ignore_result": True, "send_events": False}
+
+
+@app.task(name="pipeline.publish.dispatch_due", **HOUSEKEEPING)
 def dispatch_due() -> int:
     """Beat, every second: claim due posts, then (after commit) send their publish tasks."""
     settings = get_settings()
@@ -191,9 +208,23 @@ def dispatch_due() -> int:
 
 
 def _send_publish_tasks(claimed: list[dispatch.Claim]) -> None:
+    if not claimed:
+        return
+    trails = _in_session(trail_repo.of_posts, [claim.post_id for claim in claimed])
     for claim in claimed:
         # A post due before the next tick starts at its due time, not up to a tick late.
-        publish_post.apply_async((str(claim.post_id), str(claim.claim_id)), eta=claim.start_at)
+        publish_post.apply_async(
+            (str(claim.post_id), str(claim.claim_id)),
+            kwargs=_monitor_kwargs(trails.get(claim.post_id)),
+            eta=claim.start_at,
+            headers=trails.get(claim.post_id),
+        )
+
+
+def _monitor_kwargs(trail: dict[str, str] | None) -> dict[str, str]:
+    """The run's and campaign's ids as keyword arguments of a task sent after the canvas:
+    Flower's search reads a task's name, arguments and result, not its headers."""
+    return {key: trail[key] for key in ("run_id", "campaign_id") if trail and key in trail}
 
 
 def _media() -> publish.MediaLocator:
@@ -216,7 +247,10 @@ def _post_publisher(session: Session, post: Post) -> Publisher:
 
 
 @app.task(name="pipeline.publish.post", ignore_result=True, soft_time_limit=60, time_limit=90)
-def publish_post(post_id: str, claim_id: str) -> str | None:
+def publish_post(
+    post_id: str, claim_id: str, run_id: str | None = None, campaign_id: str | None = None
+) -> str | None:
+    """`run_id` and `campaign_id` are for monitors; the claim decides what is done."""
     settings = get_settings()
     status = publish.publish_post(
         worker_session,
@@ -238,16 +272,24 @@ def publish_post(post_id: str, claim_id: str) -> str | None:
     return status
 
 
-@app.task(name="pipeline.analytics.collect_due", ignore_result=True)
+@app.task(name="pipeline.analytics.collect_due", **HOUSEKEEPING)
 def collect_due() -> int:
     snapshot_ids = _in_session(analytics.claim_due_snapshots)
+    trails = _in_session(trail_repo.of_snapshots, snapshot_ids) if snapshot_ids else {}
     for snapshot_id in snapshot_ids:
-        collect_metrics.delay(str(snapshot_id))
+        collect_metrics.apply_async(
+            (str(snapshot_id),),
+            kwargs=_monitor_kwargs(trails.get(snapshot_id)),
+            headers=trails.get(snapshot_id),
+        )
     return len(snapshot_ids)
 
 
 @app.task(name="pipeline.analytics.collect", ignore_result=True, soft_time_limit=30, time_limit=45)
-def collect_metrics(snapshot_id: str) -> dict[str, int] | None:
+def collect_metrics(
+    snapshot_id: str, run_id: str | None = None, campaign_id: str | None = None
+) -> dict[str, int] | None:
+    """`run_id` and `campaign_id` are for monitors; the snapshot names its post."""
     with worker_session() as session:
         snapshot = repo.get_snapshot(session, uuid.UUID(snapshot_id))
         post_id = snapshot.post_id if snapshot else None
@@ -260,18 +302,18 @@ def collect_metrics(snapshot_id: str) -> dict[str, int] | None:
     )
 
 
-@app.task(name="pipeline.outbox.sweep", ignore_result=True)
+@app.task(name="pipeline.outbox.sweep", **HOUSEKEEPING)
 def sweep_outbox() -> int:
     return _in_session(outbox.sweep, app, get_settings().outbox_sweep_after_s)
 
 
-@app.task(name="pipeline.publish.refresh_tokens", ignore_result=True)
+@app.task(name="pipeline.publish.refresh_tokens", **HOUSEKEEPING)
 def refresh_tokens() -> int:
     """Beat, hourly: refresh platform tokens close to expiry."""
     return tokens.refresh_due_tokens(worker_session)
 
 
-@app.task(name="pipeline.runs.sweep_stuck", ignore_result=True)
+@app.task(name="pipeline.runs.sweep_stuck", **HOUSEKEEPING)
 def sweep_stuck_runs() -> int:
     """Beat: re-send the event for runs that made no progress in a stage (lost messages)."""
     nudged = _in_session(outbox.nudge_stuck_runs, get_settings().stuck_run_after_s)
@@ -280,7 +322,7 @@ def sweep_stuck_runs() -> int:
     return len(nudged)
 
 
-@app.task(name="pipeline.campaigns.materialize", ignore_result=True)
+@app.task(name="pipeline.campaigns.materialize", **HOUSEKEEPING)
 def materialize_campaigns(campaign_id: str | None = None) -> int:
     """Beat, every minute, and at once when a campaign changes: turn the occurrences due
     within the horizon into runs (each exactly once), then send their events."""

@@ -8,15 +8,12 @@ never resends what it marked.
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import redis
 from celery import Celery
 from sqlalchemy import select
 
@@ -26,6 +23,8 @@ from briefcast.models.repositories import ingest
 from briefcast.models.repositories.ingest import RUN_SUBMITTED
 from briefcast.models.repositories.tenancy import ensure_organization
 from briefcast.models.session import autocommit_connection, create_api_engine, worker_session
+from briefcast.pipeline.broker import delete_queues
+from briefcast.pipeline.celery_app import app as product_app
 from briefcast.pipeline.outbox import service as outbox
 
 pytestmark = pytest.mark.integration
@@ -155,10 +154,12 @@ def test_marking_skips_rows_the_sweep_already_marked(db: None) -> None:
 
 
 def test_send_batch_publishes_real_celery_messages(services: dict[str, str]) -> None:
-    """Through Celery's own send_task and a kombu publish batch: one message per row."""
-    broker = f"{services['redis_url']}/1"
+    """Through Celery's own send_task and a kombu publish batch: one message per row, on the
+    suite's broker (Redis db 1, or RabbitMQ with publisher confirms)."""
+    broker = services["broker_url"]
     queue = f"relay-test-{uuid.uuid4().hex[:8]}"
     app = Celery("relay-test", broker=broker)
+    app.conf.broker_transport_options = product_app.conf.broker_transport_options
     app.conf.task_default_queue = queue
     events = [
         OutboxEvent(
@@ -166,17 +167,19 @@ def test_send_batch_publishes_real_celery_messages(services: dict[str, str]) -> 
         )
         for i in range(3)
     ]
-    client = redis.Redis.from_url(broker)
     try:
         assert send_batch(app, events) == [0, 1, 2]
-        messages = [json.loads(raw) for raw in reversed(client.lrange(queue, 0, -1))]
+        with app.connection_for_read() as connection:
+            reader = connection.SimpleQueue(app.amqp.queues[queue])
+            messages = [reader.get(timeout=5) for _ in events]
+            for message in messages:
+                message.ack()
+            reader.close()
     finally:
-        client.delete(queue)
-        client.close()
+        delete_queues(broker, [queue])
         app.close()
-    assert [m["headers"]["task"] for m in messages] == ["pipeline.runs.start"] * 3
-    bodies = [json.loads(base64.b64decode(m["body"])) for m in messages]
-    assert [body[1] for body in bodies] == [dict(e.payload) for e in events]
+    assert [m.headers["task"] for m in messages] == ["pipeline.runs.start"] * 3
+    assert [m.decode()[1] for m in messages] == [dict(e.payload) for e in events]
 
 
 def _new_brief(org_id: uuid.UUID, key: str | None) -> ingest.NewBrief:

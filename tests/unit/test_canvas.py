@@ -47,7 +47,13 @@ def test_every_step_is_immutable() -> None:
     generate, check, fan_out = parts(build_run_canvas(RUN, POSTS))
     steps = [generate, check, *fan_out.tasks, fan_out.body]
     assert all(step.immutable for step in steps)
-    assert all(not step.kwargs for step in steps)
+    # The only keyword: the run's id on each render step, for monitors (Flower searches it).
+    assert [dict(step.kwargs) for step in steps] == [
+        {},
+        {},
+        *({"run_id": RUN} for _ in POSTS),
+        {},
+    ]
 
 
 def test_header_can_be_read_more_than_once() -> None:

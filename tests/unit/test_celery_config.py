@@ -8,8 +8,15 @@ import pytest
 from celery import Celery
 
 import briefcast.pipeline.tasks  # noqa: F401  (registers the tasks)
-from briefcast.pipeline.celery_app import VISIBILITY_TIMEOUT_S, app, configure
-from briefcast.pipeline.fairness import PRIORITY_STEPS
+from briefcast.pipeline.broker import is_amqp
+from briefcast.pipeline.celery_app import (
+    RABBITMQ_CONSUMER_TIMEOUT_S,
+    VISIBILITY_TIMEOUT_S,
+    app,
+    configure,
+)
+from briefcast.pipeline.fairness import AMQP_MAX_PRIORITY, PRIORITY_STEPS
+from briefcast.pipeline.publish.dispatch import DISPATCH_INTERVAL_S
 from briefcast.pipeline.queues import QUEUES, ROUTES, TaskQueue
 
 EXPECTED_QUEUE = {
@@ -71,7 +78,9 @@ def test_routes_table_covers_every_pipeline_task_explicitly() -> None:
     for name in pipeline_tasks():
         matches = [pattern for pattern in ROUTES if fnmatchcase(name, pattern)]
         assert len(matches) == 1, (name, matches)
-    assert app.conf.task_routes == ROUTES
+    assert {p: r["queue"] for p, r in app.conf.task_routes.items()} == {
+        p: r["queue"] for p, r in ROUTES.items()
+    }
 
 
 def test_unknown_task_falls_back_to_default_queue() -> None:
@@ -91,7 +100,10 @@ def test_reliability_settings() -> None:
     assert conf.task_acks_late is True
     assert conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
-    assert conf.broker_transport_options["visibility_timeout"] == VISIBILITY_TIMEOUT_S
+    if is_amqp(conf.broker_url):
+        assert conf.broker_transport_options["confirm_publish"] is True
+    else:
+        assert conf.broker_transport_options["visibility_timeout"] == VISIBILITY_TIMEOUT_S
 
 
 def test_visibility_timeout_exceeds_every_hard_time_limit() -> None:
@@ -99,6 +111,20 @@ def test_visibility_timeout_exceeds_every_hard_time_limit() -> None:
     limits += [t.time_limit for t in app.tasks.values() if t.time_limit]
     assert all(limit and limit < VISIBILITY_TIMEOUT_S for limit in limits)
     assert app.conf.task_soft_time_limit < app.conf.task_time_limit
+
+
+def test_rabbitmq_consumer_timeout_exceeds_every_hard_limit_and_held_eta() -> None:
+    # With late acks a worker holds a delivery while the task runs, and an ETA task (the
+    # dispatcher's, at most a tick ahead) before: RabbitMQ closes the channel past its timeout.
+    limits = [app.conf.task_time_limit]
+    limits += [t.time_limit for t in app.tasks.values() if t.time_limit]
+    assert max(limits) + DISPATCH_INTERVAL_S < RABBITMQ_CONSUMER_TIMEOUT_S
+
+
+def test_queues_are_durable_and_ordered_by_priority_on_rabbitmq() -> None:
+    for queue in QUEUES:
+        assert queue.durable is True
+        assert queue.queue_arguments == {"x-max-priority": AMQP_MAX_PRIORITY}
 
 
 def test_json_only() -> None:
@@ -122,6 +148,7 @@ def test_configure_fresh_app_without_redis(monkeypatch: pytest.MonkeyPatch) -> N
     from briefcast.settings import get_settings
 
     monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("BROKER_URL", raising=False)
     get_settings.cache_clear()
     try:
         fresh = Celery("unit")
@@ -140,11 +167,42 @@ def test_configure_uses_redis_db_1(monkeypatch: pytest.MonkeyPatch) -> None:
     from briefcast.settings import get_settings
 
     monkeypatch.setenv("REDIS_URL", "redis://cache.invalid:6379")
+    monkeypatch.delenv("BROKER_URL", raising=False)
     get_settings.cache_clear()
     try:
         fresh = Celery("unit")
         configure(fresh)  # configuration only: nothing connects
         assert fresh.conf.broker_url == "redis://cache.invalid:6379/1"
         assert fresh.conf.result_backend == "redis://cache.invalid:6379/1"
+        assert fresh.conf.task_routes == ROUTES  # no route priority: none counts as 0, first
+        assert fresh.conf.worker_cancel_long_running_tasks_on_connection_loss is False
+    finally:
+        get_settings.cache_clear()
+
+
+def test_configure_rabbitmq_as_broker_keeps_redis_as_result_backend(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from briefcast.settings import get_settings
+
+    monkeypatch.setenv("REDIS_URL", "redis://cache.invalid:6379")
+    monkeypatch.setenv("BROKER_URL", "amqp://guest:guest@mq.invalid:5672/briefcast")
+    get_settings.cache_clear()
+    try:
+        fresh = Celery("unit")
+        configure(fresh)  # configuration only: nothing connects
+        assert fresh.conf.broker_url == "amqp://guest:guest@mq.invalid:5672/briefcast"
+        assert fresh.conf.result_backend == "redis://cache.invalid:6379/1"
+        # Publisher confirms; none of the Redis transport's options.
+        assert fresh.conf.broker_transport_options == {"confirm_publish": True}
+        assert fresh.conf.task_queue_max_priority == AMQP_MAX_PRIORITY
+        # A message sent without a priority gets RabbitMQ's highest from its route.
+        for name in EXPECTED_TASKS:
+            route = fresh.amqp.router.route({}, name)
+            assert route["priority"] == AMQP_MAX_PRIORITY, name
+            assert route["queue"].name == EXPECTED_QUEUE[name.split(".")[1]].value
+        # A priority the sender names (a fair share) wins over the route's.
+        assert fresh.amqp.router.route({"priority": 3}, "pipeline.copy.generate")["priority"] == 3
+        assert fresh.conf.worker_cancel_long_running_tasks_on_connection_loss is True
     finally:
         get_settings.cache_clear()

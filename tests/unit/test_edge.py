@@ -67,10 +67,13 @@ def test_hsts_only_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "strict-transport-security" not in dev.get("/ok").headers
 
 
-def test_a_500_carries_the_security_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_500_carries_the_security_headers_and_the_request_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     client = TestClient(app_for(make(), monkeypatch), raise_server_exceptions=False)
-    answer = client.get("/boom")
+    answer = client.get("/boom", headers={"X-Request-ID": "trace-500"})
     assert answer.status_code == 500
+    assert answer.headers["x-request-id"] == "trace-500"
     assert answer.json()["error_code"] == "internal_error"
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers["x-frame-options"] == "DENY"

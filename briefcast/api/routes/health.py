@@ -1,4 +1,5 @@
-"""GET /health: PostgreSQL and Redis reachable, else 503."""
+"""GET /health (liveness): PostgreSQL and Redis reachable, else 503. GET /ready (readiness):
+also the schema at head, beat alive, a worker on every queue (`observability.readiness`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pydantic import BaseModel
 
 from briefcast.api.deps import RedisDep, SessionDep
 from briefcast.models.repositories import ingest
+from briefcast.observability import readiness
+from briefcast.pipeline.celery_app import app as celery_app
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_S = 2.0
@@ -42,4 +45,31 @@ async def health(session: SessionDep, redis: RedisDep) -> JSONResponse:
     return JSONResponse(
         {"status": "ok" if healthy else "degraded", "checks": checks},
         status_code=200 if healthy else 503,
+    )
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ok", "unready"]
+    # postgresql, redis, migrations, beat and queue:<name> for each queue: "ok" or why not.
+    checks: dict[str, str]
+    failing: list[str]
+
+
+@router.get(
+    "/ready",
+    response_model=ReadyOut,
+    responses={
+        503: {
+            "model": ReadyOut,
+            "description": "A check failed (named in `failing`): PostgreSQL, Redis, migrations "
+            "not at head, no heartbeat from beat, or a queue without a worker",
+        }
+    },
+)
+async def ready(session: SessionDep, redis: RedisDep) -> JSONResponse:
+    checks = await readiness.check(session, redis, celery_app)
+    failing = [name for name, state in checks.items() if state != readiness.OK]
+    return JSONResponse(
+        {"status": "unready" if failing else "ok", "checks": checks, "failing": failing},
+        status_code=503 if failing else 200,
     )

@@ -23,9 +23,15 @@ RUN_SUBMITTED = "run.submitted"  # start (or restart) the run's canvas
 RUN_APPROVED = "run.approved"  # a person approved the copy: render, schedule, publish
 
 
-def run_event_payload(run_id: uuid.UUID, post_ids: Sequence[uuid.UUID | str]) -> dict[str, Any]:
-    """The payload of both run events: the one shape every sender and task agrees on."""
-    return {"run_id": str(run_id), "post_ids": [str(p) for p in post_ids]}
+def run_event_payload(
+    run_id: uuid.UUID, post_ids: Sequence[uuid.UUID | str], request_id: str | None = None
+) -> dict[str, Any]:
+    """The payload of both run events: the one shape every sender and task agrees on. The
+    request id, when there is one, travels as a message header (`outbox.service.send`)."""
+    payload: dict[str, Any] = {"run_id": str(run_id), "post_ids": [str(p) for p in post_ids]}
+    if request_id is not None:
+        payload["request_id"] = request_id
+    return payload
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,10 @@ WITH brief AS (
     ON CONFLICT (organization_id, idempotency_key) DO NOTHING
     RETURNING id, organization_id
 ), run AS (
-    INSERT INTO runs (id, brief_id, organization_id, status, copy_feedback, regenerations)
-    SELECT $19, brief.id, brief.organization_id, $20, '[]', 0 FROM brief
+    INSERT INTO runs (
+        id, brief_id, organization_id, status, copy_feedback, regenerations, request_id
+    )
+    SELECT $19, brief.id, brief.organization_id, $20, '[]', 0, $26 FROM brief
     RETURNING id
 ), post AS (
     INSERT INTO posts (
@@ -121,16 +129,19 @@ async def get_organization(session: AsyncSession, org_id: uuid.UUID) -> Organiza
     return await session.get(Organization, org_id)
 
 
-async def accept_brief(conn: AsyncConnection, new: NewBrief) -> AcceptedRun | None:
+async def accept_brief(
+    conn: AsyncConnection, new: NewBrief, request_id: str | None = None
+) -> AcceptedRun | None:
     """Store a brief with its run, posts and outbox row (one statement, one transaction).
 
     `conn` must be in autocommit (`session.autocommit_connection`): the statement commits by
     itself. Returns None, having written nothing, when the brief's Idempotency-Key is taken;
-    raises UnknownOrganizationError when its organization does not exist.
+    raises UnknownOrganizationError when its organization does not exist. `request_id` (the
+    submitting request's) is stored with the run and carried by its event.
     """
     run_id = uuid.uuid4()
     post_ids = [uuid.uuid4() for _ in new.platforms]
-    payload = run_event_payload(run_id, post_ids)
+    payload = run_event_payload(run_id, post_ids, request_id)
     driver = await _driver(conn)
     if driver.is_in_transaction():
         # Inside a transaction the statement would commit (or roll back) with it, after the
@@ -145,7 +156,7 @@ async def accept_brief(conn: AsyncConnection, new: NewBrief) -> AcceptedRun | No
             json.dumps(new.platforms), new.publish_at, new.idempotency_key, new.request_hash,
             run_id, RunStatus.ACCEPTED.value,
             PostStatus.PENDING.value, post_ids, new.platforms,
-            RUN_SUBMITTED, json.dumps(payload),
+            RUN_SUBMITTED, json.dumps(payload), request_id,
         )  # fmt: skip
     except asyncpg.ForeignKeyViolationError as exc:
         if exc.constraint_name == _ORGANIZATION_FK:

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from briefcast.observability import metrics
 from briefcast.pipeline.adapters.http_base import HttpPublisherBase, platform_message
 from briefcast.pipeline.adapters.publisher import (
     AmbiguousPublishError,
@@ -179,6 +180,7 @@ class InstagramPublisher(HttpPublisherBase):
                 continue
             if status == "PUBLISHED":  # an earlier attempt landed (§2.13 recovery step 2)
                 p.platform_post_id = self._recover_media_id(request, p)
+                metrics.duplicate_prevented("instagram", "container_published")
             else:
                 self._check_quota()
                 if STARTED_KEY not in p.extra:  # a container saved before the marker existed

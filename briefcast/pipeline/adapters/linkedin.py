@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
+from briefcast.observability import metrics
 from briefcast.pipeline.adapters.http_base import HttpPublisherBase, platform_message
 from briefcast.pipeline.adapters.publisher import (
     AuthPublishError,
@@ -218,6 +219,7 @@ class LinkedInPublisher(HttpPublisherBase):
             )
         if not check.is_success:
             raise linkedin_error(check)
+        metrics.duplicate_prevented("linkedin", "duplicate_post")
         return existing
 
     def fetch_metrics(self, platform_post_id: str) -> PostMetrics:

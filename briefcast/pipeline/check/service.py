@@ -21,6 +21,7 @@ from briefcast.models.repositories import pipeline as repo
 from briefcast.models.repositories.ingest import RUN_SUBMITTED, run_event_payload
 from briefcast.models.runs import RunStatus, StageOutcome
 from briefcast.models.tenancy import BrandVoice
+from briefcast.observability import metrics
 from briefcast.pipeline.check.gate import GateRules, Verdict, judge
 from briefcast.pipeline.check.moderation import Moderator
 from briefcast.pipeline.copy.model import PlatformCopy
@@ -98,6 +99,7 @@ def check_copy(
             repo.set_run_status(session, run_id, RunStatus.NEEDS_REVIEW, "; ".join(reasons))
         outcome = StageOutcome.SUCCEEDED if decision == "pass" else StageOutcome.HALTED
         repo.finish_stage(session, run_id, STAGE, outcome, {**detail, "decision": decision})
+        metrics.GATE_DECISIONS.labels(decision).inc()
         return CheckOutcome(decision, reasons, outbox_id)
 
 

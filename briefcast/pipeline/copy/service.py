@@ -21,6 +21,7 @@ from briefcast.models.repositories import usage as usage_repo
 from briefcast.models.runs import RunStatus, StageOutcome
 from briefcast.models.tenancy import BrandVoice
 from briefcast.models.usage import ModelUsage
+from briefcast.observability import metrics
 from briefcast.pipeline.copy.costs import cost_usd
 from briefcast.pipeline.copy.model import CopyBrief, CopyModel, CopyResult, VoiceRules
 from briefcast.pipeline.copy.offline import OfflineCopywriter
@@ -128,24 +129,23 @@ def _store(session: Session, run_id: uuid.UUID, org_id: uuid.UUID, result: CopyR
         post.status = PostStatus.PENDING
     run.copy_source = result.source
     run.copy_fallback_reason = result.fallback_reason
-    usage_repo.record(
-        session,
-        [
-            ModelUsage(
-                organization_id=org_id,
-                run_id=run_id,
-                stage=STAGE,
-                model=call.model,
-                prompt_tokens=call.prompt_tokens,
-                completion_tokens=call.completion_tokens,
-                cached=call.cached,
-                cost_usd=0
-                if call.cached
-                else cost_usd(call.model, call.prompt_tokens, call.completion_tokens),
-            )
-            for call in result.calls
-        ],
-    )
+    usage = [
+        ModelUsage(
+            organization_id=org_id,
+            run_id=run_id,
+            stage=STAGE,
+            model=call.model,
+            prompt_tokens=call.prompt_tokens,
+            completion_tokens=call.completion_tokens,
+            cached=call.cached,
+            cost_usd=0
+            if call.cached
+            else cost_usd(call.model, call.prompt_tokens, call.completion_tokens),
+        )
+        for call in result.calls
+    ]
+    usage_repo.record(session, usage)
+    metrics.record_model_usage(usage)
     repo.set_run_status(session, run_id, RunStatus.CHECKING)
     detail = {
         "source": result.source,

@@ -24,6 +24,7 @@ from briefcast.models.repositories import claims
 from briefcast.models.repositories.campaigns import CAMPAIGN_CHANGED
 from briefcast.models.repositories.ingest import RUN_APPROVED, RUN_SUBMITTED, run_event_payload
 from briefcast.models.runs import RunStatus
+from briefcast.observability.trail import trail_headers
 
 log = structlog.get_logger(__name__)
 EVENT_TASKS = {
@@ -40,11 +41,19 @@ class UnknownTopicError(ValueError):
 def send(
     app: Celery, topic: str, payload: Mapping[str, Any], producer: Producer | None = None
 ) -> None:
-    """Send one event; with `producer` (e.g. inside `producer.batch()`), through it."""
+    """Send one event; with `producer` (e.g. inside `producer.batch()`), through it. The
+    payload's request id goes as a message header (the trail's), not as an argument."""
     task = EVENT_TASKS.get(topic)
     if task is None:
         raise UnknownTopicError(f"unknown outbox topic {topic!r}")
-    app.send_task(task, kwargs=dict(payload), ignore_result=True, producer=producer)
+    kwargs = {key: value for key, value in payload.items() if key != "request_id"}
+    app.send_task(
+        task,
+        kwargs=kwargs,
+        ignore_result=True,
+        producer=producer,
+        headers=trail_headers(payload),
+    )
 
 
 def relay(session: Session, app: Celery, outbox_id: int) -> bool:
@@ -106,7 +115,8 @@ def nudge_stuck_runs(session: Session, older_than_s: int) -> list[int]:
     rows = []
     for run, post_ids in claims.lock_stuck_runs(session, list(_RESTART), older_than_s):
         row = OutboxMessage(
-            topic=_RESTART[RunStatus(run.status)], payload=run_event_payload(run.id, post_ids)
+            topic=_RESTART[RunStatus(run.status)],
+            payload=run_event_payload(run.id, post_ids, run.request_id),
         )
         session.add(row)
         run.updated_at = datetime.now(UTC)  # not nudged again before another full wait

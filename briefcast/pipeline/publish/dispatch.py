@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from briefcast.models.posts import AttemptOutcome, Post, PostStatus
 from briefcast.models.repositories import claims
 from briefcast.models.repositories import pipeline as repo
+from briefcast.observability import metrics
 
 MAX_RECONCILES = 5
 LAPSED_REASON = (
@@ -143,6 +144,7 @@ def _claim(
         if post.status == PostStatus.UNKNOWN and post.reconcile_attempts >= MAX_RECONCILES:
             post.status = PostStatus.FAILED
             post.status_reason = gave_up_reason(post.platform)
+            metrics.record_publish_outcome(post.platform, "reconcile_gave_up", post.status)
             touched_runs.add(post.run_id)
             continue
         if in_flight[candidate.account] >= per_account:
@@ -168,3 +170,4 @@ def _park_lapsed(session: Session, post: Post, now: datetime) -> None:
     post.claim_id = post.lease_expires_at = post.attempt_started_at = None
     post.scheduled_at = now + timedelta(seconds=RECONCILE_DELAY_S)
     repo.close_running_attempt(session, post.id, AttemptOutcome.STALE, LAPSED_REASON)
+    metrics.record_publish_outcome(post.platform, AttemptOutcome.STALE, post.status)

@@ -21,6 +21,7 @@ from briefcast.models.posts import AttemptOutcome, Post, PostStatus
 from briefcast.models.repositories import accounts as accounts_repo
 from briefcast.models.repositories import pipeline as repo
 from briefcast.models.runs import StageOutcome
+from briefcast.observability import metrics
 from briefcast.pipeline.adapters.publisher import (
     AmbiguousPublishError,
     AuthPublishError,
@@ -70,6 +71,7 @@ def _begin_attempt(
     repo.start_stage(session, post.run_id, STAGE, post.platform)
     previous = repo.last_attempt(session, post.id)
     reconciling = previous is not None and previous.outcome in RECONCILE_AFTER
+    metrics.record_publish_attempt(post, reconciling)
     repo.start_attempt(
         session,
         post,
@@ -115,6 +117,7 @@ def publish_post(
     with session_scope() as session:
         begun = _begin_attempt(session, post_id, claim_id, media)
         if begun is None:
+            metrics.PUBLISH_STALE_MESSAGES.inc()
             return None
         post, request, progress = begun
         platform, attempt = post.platform, post.publish_attempts
@@ -157,6 +160,7 @@ def publish_post(
             platform,
         )
         repo.refresh_run_status_from_posts(session, post.run_id)
+    metrics.record_publish_outcome(platform, AttemptOutcome.PUBLISHED, PostStatus.PUBLISHED)
     return PostStatus.PUBLISHED
 
 
@@ -238,4 +242,5 @@ def _settle_failure(
         detail = {"error": reason, "attempts": attempt, "class": type(exc).__name__}
         repo.finish_stage(session, post.run_id, STAGE, outcome, detail, post.platform)
         repo.refresh_run_status_from_posts(session, post.run_id)
+        metrics.record_publish_outcome(post.platform, attempt_outcome, post.status)
         return post.status

@@ -12,6 +12,7 @@ from briefcast.models.media import MediaUpload
 from briefcast.models.repositories import pipeline as repo
 from briefcast.models.runs import Brief, RunStatus, StageOutcome
 from briefcast.models.tenancy import BrandVoice
+from briefcast.observability import metrics
 from briefcast.pipeline.render import photos
 from briefcast.pipeline.render.kit import DEFAULT_FORMAT, FORMATS, BrandKit, CardContent
 from briefcast.pipeline.render.safe_fetch import AllowList
@@ -76,7 +77,8 @@ def render_post_image(
         attribution=brief.attribution,
         alt_text=post.alt_text or brief.topic,
     )
-    image = render_card(brief.template, fmt, content, brand_kit(brief, voice, store), photo)  # type: ignore[arg-type]
+    with metrics.RENDER_SECONDS.labels(brief.template, fmt.name).time():
+        image = render_card(brief.template, fmt, content, brand_kit(brief, voice, store), photo)  # type: ignore[arg-type]
     key = store.put(image.data)
     facts = {"alt_text": image.alt_text, "width": image.width, "height": image.height,
              "format": fmt.name, "template": brief.template, "effects": image.effects}  # fmt: skip
