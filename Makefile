@@ -46,6 +46,11 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.copy_latency
 	$(BIN)/python -m bench.render
 
+# Analytics queries over 1,000,000 snapshots in their own embedded PostgreSQL: p95 <= 100 ms.
+.PHONY: bench-analytics
+bench-analytics: $(STAMP)
+	$(BIN)/python -m bench.analytics
+
 # Chaos drill: 200 briefs and three campaigns under random publish faults, worker SIGKILLs,
 # a Redis restart and beat killed and restarted; fails unless every run settles, each post
 # exists exactly once where it should, and every due campaign occurrence has exactly one run.

@@ -119,6 +119,27 @@ def status(
     typer.echo(json.dumps(ApiClient(api, _token(token)).run(run_id), indent=2, ensure_ascii=False))
 
 
+@app.command()
+def report(
+    org: Annotated[str, typer.Option(help="the organization's slug")] = "demo",
+    days: Annotated[int, typer.Option(min=1, help="the period: this many days up to now")] = 30,
+    timezone: Annotated[str, typer.Option(help="IANA time zone of the best-time heatmap")] = "UTC",
+    out: Annotated[Path, typer.Option(help="the HTML file to write")] = DATA_DIR / "report.html",
+) -> None:
+    """Write one self-contained HTML report: charts, posts and a summary (DATABASE_URL)."""
+    from zoneinfo import available_timezones
+
+    from briefcast.cli_report import write_report
+    from briefcast.reports.report import UnknownOrganization
+
+    if timezone not in available_timezones():
+        raise typer.BadParameter(f"unknown time zone {timezone!r}", param_hint="--timezone")
+    try:
+        typer.echo(write_report(org, out, days=days, timezone=timezone))
+    except UnknownOrganization as exc:
+        raise typer.BadParameter(str(exc), param_hint="--org") from exc
+
+
 campaign_app = typer.Typer(help="Recurring and queued campaigns.")
 app.add_typer(campaign_app, name="campaign")
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import sys
+import threading
 import time
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,11 @@ DEMO_INTERVAL_S = 10
 # The demo polls every run and the campaign twice a second, more than the product's 100
 # analytics reads a minute per user; a real client would poll less often or honour Retry-After.
 DEMO_ENV = {"RATE_LIMIT_ANALYTICS": "10000/minute"}
+# Metric snapshots seconds rather than hours after publishing, while the sandboxes' clock runs
+# TIME_LAPSE times faster than the wall clock: +10 s reads a post as it is about an hour in.
+DEMO_METRIC_OFFSETS_S = [10, 25, 45]
+TIME_LAPSE = 360
+DEMO_ENV["METRIC_OFFSETS_S"] = json.dumps(DEMO_METRIC_OFFSETS_S)
 
 
 def _say(message: str) -> None:
@@ -91,6 +100,76 @@ def _summary(stack: Stack, runs: dict[str, str], views: dict[str, Any]) -> bool:
     return all_published
 
 
+class TimeLapse:
+    """Moves the Instagram and LinkedIn sandboxes' clock forward `factor` times as fast as the
+    wall clock (their `/_sandbox/clock` control), so insights grow as over hours."""
+
+    def __init__(self, stack: Stack, factor: float, tick_s: float = 0.5) -> None:
+        self._urls = [f"{stack.sandbox_url(p)}/_sandbox/clock" for p in ("instagram", "linkedin")]
+        self._step = {"advance_s": (factor - 1) * tick_s}
+        self._tick_s = tick_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-time-lapse", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=2) as http:
+            while not self._stop.wait(self._tick_s):
+                for url in self._urls:
+                    with contextlib.suppress(httpx.HTTPError):  # a missed tick only slows it
+                        http.post(url, json=self._step)
+
+
+def _wait_for_readings(post_ids: list[uuid.UUID], timeout_s: float) -> int:
+    """Wait until beat's collector has read every snapshot of every post; prints progress and
+    returns how many readings there are."""
+    from briefcast.models.repositories.reports import organization_by_slug
+    from briefcast.models.session import worker_session
+    from briefcast.pipeline.analytics.queries import post_series_sync
+
+    wanted = len(post_ids) * len(DEMO_METRIC_OFFSETS_S)
+    shown, deadline = -1, time.monotonic() + timeout_s
+    while True:
+        with worker_session() as session:
+            org = organization_by_slug(session, "demo")
+            assert org is not None
+            series = [post_series_sync(session, org.id, post_id) for post_id in post_ids]
+        count = sum(len(s.readings) for s in series if s is not None)
+        if count != shown:
+            shown = count
+            _say(f"metric snapshots collected: {count}/{wanted}")
+        if count >= wanted or time.monotonic() > deadline:
+            return count
+        time.sleep(1)
+
+
+def _report(views: dict[str, Any], timezone: str, out: Path) -> tuple[Path, bool]:
+    """Wait for the posts' readings, write the report; False if there was no reading at all."""
+    from briefcast.cli_report import write_report
+
+    post_ids = [
+        uuid.UUID(post["id"])
+        for view in views.values()
+        for post in view["posts"]
+        if post["status"] == "published"
+    ]
+    _say(
+        f"collecting metrics at +{', +'.join(map(str, DEMO_METRIC_OFFSETS_S))} s after each "
+        f"post (METRIC_OFFSETS_S for the demo; the product's default starts at +15 min), the "
+        f"sandboxes' clock running {TIME_LAPSE}x as fast"
+    )
+    readings = _wait_for_readings(post_ids, timeout_s=max(DEMO_METRIC_OFFSETS_S) + 60)
+    if not readings:
+        _say("no metric reading was collected: the report has no numbers")
+    return write_report("demo", out, days=30, timezone=timezone), readings > 0
+
+
 def short_campaign(path: Path, now: datetime) -> dict[str, Any]:
     """The example campaign with its schedule replaced: a few occurrences seconds apart,
     starting shortly after `now`, in the campaign's own time zone."""
@@ -130,7 +209,9 @@ def _campaign_summary(api: ApiClient, campaign_id: str) -> bool:
     return len(past) == DEMO_OCCURRENCES and all(o["run_status"] == "published" for o in past)
 
 
-def run_demo(examples: Path, data_dir: Path, timeout_s: float = 180) -> int:
+def run_demo(
+    examples: Path, data_dir: Path, timeout_s: float = 180, report: Path | None = None
+) -> int:
     # Every demo starts from nothing, so what it prints is only this run's work; what a
     # demo killed before it could stop left running is stopped before its folder goes.
     clear_leftovers(data_dir, say=_say)
@@ -141,8 +222,11 @@ def run_demo(examples: Path, data_dir: Path, timeout_s: float = 180) -> int:
             f"setting changed: {name} = {value} (the product's default is 100/minute) because "
             "the demo polls every run twice a second"
         )
+    lapse: TimeLapse | None = None
     try:
         stack.start(say=_say)
+        lapse = TimeLapse(stack, TIME_LAPSE)
+        lapse.start()
         os.environ.update(stack.env)
         from briefcast.settings import get_settings
 
@@ -164,6 +248,11 @@ def run_demo(examples: Path, data_dir: Path, timeout_s: float = 180) -> int:
         views = _watch(api, stack, runs, timeout_s)
         ok = _summary(stack, runs, views)
         ok = _campaign_summary(api, campaign["id"]) and ok
+        print()
+        out = report or data_dir.parent / "report.html"
+        written, measured = _report(views, load_json(campaign_file)["timezone"], out)
+        ok = measured and ok
+        print(f"\nreport: {written.resolve()}")
         print("\nevery run published on every platform" if ok else "\nNOT every run published")
         return 0 if ok else 1
     except Exception as exc:
@@ -175,5 +264,7 @@ def run_demo(examples: Path, data_dir: Path, timeout_s: float = 180) -> int:
                 print(f"--- {name} log (last lines) ---", *tail, sep="\n", file=sys.stderr)
         return 1
     finally:
+        if lapse is not None:
+            lapse.stop()
         _say("stopping the stack …")
         stack.stop()

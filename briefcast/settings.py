@@ -117,8 +117,11 @@ class Settings(BaseSettings):
 
     # The copy gate: a combined sentiment score below this stops the run for review.
     sentiment_floor: float = -0.25
-    # Seconds after publishing at which metric snapshots are due (+1 h, +24 h, +72 h, +7 d).
-    metric_offsets_s: list[int] = Field(default_factory=lambda: [3600, 86400, 259200, 604800])
+    # Seconds after publishing at which metric snapshots are due (+15 min, +1 h, +6 h, +24 h,
+    # +72 h, +7 d): early and often while the numbers move fast, then sparse.
+    metric_offsets_s: list[int] = Field(
+        default_factory=lambda: [900, 3600, 21600, 86400, 259200, 604800]
+    )
     # A claimed post whose worker went silent this long is claimed again.
     publish_lease_s: int = 120
     # Posts of one platform account in flight at once (platforms throttle bursts).

@@ -20,6 +20,8 @@ from briefcast.api.relay import OutboxRelay
 from briefcast.api.roles import document_roles
 from briefcast.api.routes import (
     accounts,
+    analytics,
+    analytics_charts,
     brand_voices,
     briefs,
     campaigns,
@@ -86,6 +88,8 @@ def create_app() -> FastAPI:
     app.include_router(uploads.router)
     app.include_router(accounts.router)
     app.include_router(runs.router)
+    app.include_router(analytics_charts.router)
+    app.include_router(analytics.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     document_limits(app.routes)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -21,6 +22,7 @@ from briefcast.api.errors import ApiError
 from briefcast.api.relay import OutboxRelay
 from briefcast.api.request_id import current_request_id
 from briefcast.api.schemas import BriefIn
+from briefcast.api.schemas.briefs import BEST
 from briefcast.models.repositories import ingest, voices
 from briefcast.models.session import autocommit_connection
 from briefcast.models.tenancy import BrandVoice
@@ -166,6 +168,7 @@ def _new_brief(
 ) -> ingest.NewBrief:
     # The brief's own words win; the brand voice fills in what the brief left out.
     given = body.model_fields_set
+    at = body.publish_at
     color: Any = body.brand_color or (voice and voice.primary_color) or DEFAULT_COLOR
     return ingest.NewBrief(
         id=uuid.uuid4(),
@@ -183,7 +186,9 @@ def _new_brief(
         audience=voice.audience if voice and not body.audience else body.audience,
         brand_color=str(color).upper(),
         platforms=[p.value for p in body.platforms],
-        publish_at=body.publish_at,
+        # "best": chosen at the schedule stage, in the brief's time zone (UTC by default).
+        publish_at=at if isinstance(at, datetime) else None,
+        best_time_zone=(body.timezone or "UTC") if at == BEST else None,
         idempotency_key=idempotency_key,
         request_hash=digest,
     )

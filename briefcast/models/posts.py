@@ -46,6 +46,10 @@ class Post(UUIDPk, Timestamped, Base):
             "scheduled_at",
             postgresql_where=text("status IN ('scheduled', 'publishing', 'unknown')"),
         ),
+        # Analytics reads posts by publishing time (migration 0008).
+        Index(
+            "ix_posts_published", "published_at", postgresql_where=text("published_at IS NOT NULL")
+        ),
     )
 
     run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
@@ -81,6 +85,12 @@ class Post(UUIDPk, Timestamped, Base):
     platform_post_id: Mapped[str | None] = mapped_column(String(200))
     permalink: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime | None]
+    # The latest collected reading (the highest offset without error), kept with the post so
+    # analytics reads one row per post rather than searching its snapshots (migration 0010).
+    latest_offset_s: Mapped[int | None]
+    latest_metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    latest_engagement_rate: Mapped[float | None]
+    latest_read_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(
         server_default=func.now(), default=utcnow, onupdate=utcnow
     )

@@ -46,6 +46,9 @@ class Brief(UUIDPk, Timestamped, Base):
     brand_color: Mapped[str] = mapped_column(String(7))
     platforms: Mapped[list[str]] = mapped_column(JSONB)
     publish_at: Mapped[datetime | None]
+    # publish_at "best": the IANA zone the best weekday and hour are chosen in at the schedule
+    # stage (pipeline/analytics/best_time.py); publish_at then is the earliest time or None.
+    best_time_zone: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     # sha256 of the canonical request, to refuse an Idempotency-Key reused for another body.
     request_hash: Mapped[str] = mapped_column(String(64))

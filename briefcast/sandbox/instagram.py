@@ -287,7 +287,8 @@ def create_app(
         with core.lock:
             mine = [m for m in reversed(state.media.values()) if m.owner == ig_user_id]
         page = mine[start : start + limit]
-        body: dict[str, Any] = {"data": [_media_view(m, fields) for m in page]}
+        now = core.clock.now()
+        body: dict[str, Any] = {"data": [_media_view(m, fields, now) for m in page]}
         cursors = {"before": str(start), "after": str(start + len(page))}
         body["paging"] = {"cursors": cursors}
         if start + limit < len(mine):
@@ -306,9 +307,10 @@ def create_app(
         media = state.media.get(media_id)
         if media is None or media.owner != call.user:
             raise rules.unknown_object(media_id)
-        if core.clock.now() - media.published_at < config.insights_delay_s:
+        now = core.clock.now()
+        if now - media.published_at < config.insights_delay_s:
             return {"data": []}  # §2.8: missing data is an empty set, not 0
-        values = rules.insight_values(media_id)
+        values = rules.insight_values(media_id, media.published_at, now)
         if values["reach"] < config.insights_min_reach:
             raise rules.not_enough_viewers()
         return {
@@ -340,19 +342,19 @@ def create_app(
                 return {k: v for k, v in view.items() if k in fields or k == "id"}
             media = state.media.get(node_id)
             if media is not None and media.owner == call.user:
-                return _media_view(media, fields)
+                return _media_view(media, fields, core.clock.now())
         raise rules.unknown_object(node_id)
 
     return app
 
 
-def _media_view(m: Media, fields: list[str]) -> dict[str, Any]:
+def _media_view(m: Media, fields: list[str], now: float) -> dict[str, Any]:
     unknown = [f for f in fields if f not in MEDIA_FIELDS]
     if unknown:
         raise rules.GraphError(
             100, f"(#100) Tried accessing nonexisting field ({unknown[0]}) on node type (IGMedia)"
         )
-    values = rules.insight_values(m.id)
+    values = rules.insight_values(m.id, m.published_at, now)  # agrees with the insights
     full: dict[str, Any] = {
         **{k: v for k, v in asdict(m).items() if k in MEDIA_FIELDS},
         "like_count": values["likes"],

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from PIL import Image, UnidentifiedImageError
+
+from briefcast.sandbox import audience
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024  # §2.9 "should be less than 8 MiB"
 MIN_RATIO, MAX_RATIO = 0.8, 1.91  # §2.9 4:5 .. 1.91:1
@@ -208,23 +209,36 @@ def check_image(data: bytes) -> tuple[int, int]:
     return width, height
 
 
-def insight_values(media_id: str) -> dict[str, int]:
-    """Plausible lifetime numbers that depend only on the media id."""
-    h = hashlib.sha256(media_id.encode()).digest()
-    reach = 200 + int.from_bytes(h[:2], "big") % 1800
-    likes = reach * (3 + h[2] % 6) // 100
-    comments = likes * (5 + h[3] % 10) // 100
-    saved = likes * (2 + h[4] % 8) // 100
-    shares = likes * (1 + h[5] % 6) // 100
-    visits = reach * (1 + h[6] % 4) // 100
+# A feed post's final numbers at the best slot, before per-post variation: accounts reached,
+# then each interaction as a share of them (§2.8 metric names).
+FINAL_REACH = 2000
+VIEWS_PER_REACH = 1.4
+RATES = {"likes": 0.05, "comments": 0.008, "saved": 0.006, "shares": 0.004}
+PROFILE_VISIT_RATE = 0.02
+
+
+def insight_values(media_id: str, published_at: float, now: float) -> dict[str, int]:
+    """Lifetime numbers of one media at sandbox time `now` (epoch seconds).
+
+    Final values come from the media id (a few percent of variation) and the publishing slot
+    (`audience.audience_factor`, scaling both reach and the share who interact); each count
+    grows towards its final value along `audience.grow`, so it never decreases with age.
+    """
+    factor = audience.audience_factor(published_at)
+    age = now - published_at
+    j = audience.jitter(media_id, 3 + len(RATES))
+    reach_final = FINAL_REACH * factor * j[0]
+    reach = audience.grow(reach_final, age)
+    counts = {
+        name: audience.grow(reach_final * rate * factor * j[3 + i], age)
+        for i, (name, rate) in enumerate(RATES.items())
+    }
+    visits = audience.grow(reach_final * PROFILE_VISIT_RATE * factor * j[2], age)
     return {
         "reach": reach,
-        "likes": likes,
-        "comments": comments,
-        "saved": saved,
-        "shares": shares,
-        "views": reach + reach * (10 + h[7] % 50) // 100,
-        "total_interactions": likes + comments + saved + shares,
+        **counts,
+        "views": audience.grow(reach_final * VIEWS_PER_REACH * j[1], age),
+        "total_interactions": sum(counts.values()),
         "follows": visits // 4,
         "profile_visits": visits,
         "profile_activity": visits // 2,

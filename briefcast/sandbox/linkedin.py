@@ -246,6 +246,6 @@ def create_app(
             state.deleted[urn] = post
         return Response(status_code=204)
 
-    rest.include_router(analytics_router(lambda: state.posts))
+    rest.include_router(analytics_router(lambda: state.posts, core.clock.now))
     app.include_router(rest)
     return app

@@ -1,6 +1,7 @@
 """LinkedIn analytics reads (§3.6): socialActions, socialMetadata, share statistics.
 
-Every number derives from `rules.share_statistics(urn)`, so the three views of one post agree.
+Every number derives from `rules.share_statistics` of the post at the sandbox clock's time, so
+the three views of one post agree at any moment (and grow together as the post ages).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from briefcast.sandbox import linkedin_rules as rules
 FINDER_UNRESOLVED = "Resource method could not be resolved from request parameters."
 
 
-def social_actions(urn: str) -> dict[str, Any]:  # §3.6 socialActions shape [C/I]
-    stats = rules.share_statistics(urn)
+def social_actions(urn: str, stats: Mapping[str, Any]) -> dict[str, Any]:
+    """§3.6 socialActions shape [C/I] of one post's `stats`."""
     return {
         "target": urn,
         "likesSummary": {
@@ -31,8 +32,8 @@ def social_actions(urn: str) -> dict[str, Any]:  # §3.6 socialActions shape [C/
     }
 
 
-def social_metadata(urn: str) -> dict[str, Any]:  # §3.6 socialMetadata shape [C]
-    stats = rules.share_statistics(urn)
+def social_metadata(urn: str, stats: Mapping[str, Any]) -> dict[str, Any]:
+    """§3.6 socialMetadata shape [C] of one post's `stats`."""
     praise = stats["likeCount"] // 5  # reactions split across §3.6 types; the total is likes
     counts = {"LIKE": stats["likeCount"] - praise, "PRAISE": praise}
     return {
@@ -48,16 +49,23 @@ def social_metadata(urn: str) -> dict[str, Any]:  # §3.6 socialMetadata shape [
     }
 
 
-def analytics_router(current_posts: Callable[[], Mapping[str, rules.Post]]) -> APIRouter:
+def analytics_router(
+    current_posts: Callable[[], Mapping[str, rules.Post]], now: Callable[[], float]
+) -> APIRouter:
     """Routes relative to `/rest`; the caller adds the prefix and the header checks.
-    `current_posts` is a getter because a sandbox reset replaces the post table."""
+    `current_posts` is a getter because a sandbox reset replaces the post table; `now` reads
+    the sandbox clock."""
     router = APIRouter()
+
+    def stats(post: rules.Post) -> dict[str, Any]:
+        return rules.post_statistics(post, now())
 
     @router.get("/socialActions/{urn}")
     async def get_social_actions(urn: str) -> dict[str, Any]:
-        if urn not in current_posts():
+        post = current_posts().get(urn)
+        if post is None:
             raise rules.not_found(urn)
-        return social_actions(urn)
+        return social_actions(urn, stats(post))
 
     @router.get("/socialMetadata")
     async def batch_social_metadata(ids: str = "") -> dict[str, Any]:
@@ -65,15 +73,16 @@ def analytics_router(current_posts: Callable[[], Mapping[str, rules.Post]]) -> A
         # Rest.li's `errors` map [I], so one ghost does not fail the whole batch.
         urns, posts = rules.parse_restli_list(ids), current_posts()
         return {
-            "results": {u: social_metadata(u) for u in urns if u in posts},
+            "results": {u: social_metadata(u, stats(posts[u])) for u in urns if u in posts},
             "errors": {u: rules.not_found(u).body for u in urns if u not in posts},
         }
 
     @router.get("/socialMetadata/{urn}")
     async def get_social_metadata(urn: str) -> dict[str, Any]:
-        if urn not in current_posts():
+        post = current_posts().get(urn)
+        if post is None:
             raise rules.not_found(urn)
-        return social_metadata(urn)
+        return social_metadata(urn, stats(post))
 
     @router.get("/organizationalEntityShareStatistics")
     async def share_statistics(request: Request) -> dict[str, Any]:
@@ -91,7 +100,7 @@ def analytics_router(current_posts: Callable[[], Mapping[str, rules.Post]]) -> A
             {
                 "organizationalEntity": org,
                 "share": s,
-                "totalShareStatistics": rules.share_statistics(s),
+                "totalShareStatistics": stats(posts[s]),
             }
             for s in shares
             if s in posts and posts[s].author == org  # organic stats for the org's own posts

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from briefcast.sandbox import audience
 
 RESERVED = frozenset("|{}@[]()<>#*_~\\")  # §3.4 little text format
 HASHTAG = re.compile(r"#\w+")  # §3.4 hashtags are markup, not stray reserved characters
@@ -154,24 +155,44 @@ def visible_commentary(text: str) -> str:
     return text
 
 
-def share_statistics(urn: str) -> dict[str, Any]:
-    """Plausible lifetime numbers that depend only on the post URN (§3.6 field names)."""
-    h = hashlib.sha256(urn.encode()).digest()
-    impressions = 300 + int.from_bytes(h[:2], "big") % 2700
-    unique = impressions * (60 + h[2] % 30) // 100
-    likes = impressions * (2 + h[3] % 5) // 100
-    comments = likes * (5 + h[4] % 20) // 100
-    shares = likes * (2 + h[5] % 10) // 100
-    clicks = impressions * (1 + h[6] % 4) // 100
-    return {
-        "uniqueImpressionsCount": unique,
-        "shareCount": shares,
-        "engagement": round((likes + comments + shares + clicks) / impressions, 4),
-        "clickCount": clicks,
-        "likeCount": likes,
-        "impressionCount": impressions,
-        "commentCount": comments,
+# A post's final numbers at the best slot, before per-post variation: impressions, then each
+# action as a share of them (§3.6 field names).
+FINAL_IMPRESSIONS = 3000
+UNIQUE_PER_IMPRESSION = 0.75
+RATES = {"likeCount": 0.03, "commentCount": 0.006, "shareCount": 0.003, "clickCount": 0.02}
+
+
+def share_statistics(urn: str, published_at: float, now: float) -> dict[str, Any]:
+    """Lifetime numbers of one post at sandbox time `now` (epoch seconds, §3.6 field names).
+
+    Final values come from the URN (a few percent of variation) and the publishing slot
+    (`audience.audience_factor`, scaling both impressions and the share who act); each count
+    grows towards its final value along `audience.grow`, so it never decreases with age.
+    """
+    factor = audience.audience_factor(published_at)
+    age = now - published_at
+    j = audience.jitter(urn, 2 + len(RATES))
+    final = FINAL_IMPRESSIONS * factor * j[0]
+    impressions = audience.grow(final, age)
+    counts = {
+        name: audience.grow(final * rate * factor * j[2 + i], age)
+        for i, (name, rate) in enumerate(RATES.items())
     }
+    engaged = sum(counts.values())  # §3.6: engagement = (clicks+likes+comments+shares) / impr.
+    return {
+        "uniqueImpressionsCount": audience.grow(final * UNIQUE_PER_IMPRESSION * j[1], age),
+        "shareCount": counts["shareCount"],
+        "engagement": round(engaged / impressions, 4) if impressions else 0.0,
+        "clickCount": counts["clickCount"],
+        "likeCount": counts["likeCount"],
+        "impressionCount": impressions,
+        "commentCount": counts["commentCount"],
+    }
+
+
+def post_statistics(post: Post, now: float) -> dict[str, Any]:
+    """`share_statistics` of a stored post: it was published when it was created."""
+    return share_statistics(post.id, post.createdAt / 1000, now)
 
 
 def parse_restli_list(value: str) -> list[str]:

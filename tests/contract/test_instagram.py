@@ -303,6 +303,7 @@ def test_metrics_and_graph_reads(
 ) -> None:
     media_id = ig_publisher.publish(post_request, PublishProgress(), saves).platform_post_id
     assert media_id is not None
+    ig.clock(set=ig.clock() + 86400)  # a day old, frozen so every read sees the same age
     values = ig_publisher.fetch_metrics(media_id).values
     assert set(values) == {
         "reach",

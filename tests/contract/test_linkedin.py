@@ -253,6 +253,7 @@ def test_metrics(
 ) -> None:
     urn = li_publisher.publish(post_request, PublishProgress(), saves).platform_post_id
     assert urn is not None
+    li.clock(set=li.clock() + 86400)  # a day old, frozen so every read sees the same age
     values = li_publisher.fetch_metrics(urn).values
     assert set(values) == {
         "likes",
@@ -272,6 +273,28 @@ def test_metrics(
         "shares": f"List({urn})",
     }
     assert json.dumps(values)  # plain ints, serialisable for the metrics table
+
+
+def test_a_member_post_gets_likes_and_comments_from_social_actions(
+    li: Sandbox, post_request: PublishRequest, saves: Saves
+) -> None:
+    member = "urn:li:person:member-1"
+    li.http.post("/_sandbox/accounts", json={"token": "member-token", "author": member})
+    settings = settings_for(
+        li_url=li.server.base_url, linkedin_author_urn=member, linkedin_access_token="member-token"
+    )
+    with LinkedInPublisher.from_settings(settings, poll_interval_s=0.01) as pub:
+        urn = pub.publish(post_request, PublishProgress(), saves).platform_post_id
+        assert urn is not None
+        li.clock(set=li.clock() + 86400)
+        values = pub.fetch_metrics(urn).values
+    actions = li.http.get(f"/rest/socialActions/{quote(urn, safe='')}", headers=HEADERS).json()
+    assert values == {  # LinkedIn has no share statistics for a member's posts (§3.6)
+        "likes": actions["likesSummary"]["totalLikes"],
+        "comments": actions["commentsSummary"]["aggregatedTotalComments"],
+    }
+    assert values["likes"] > 0
+    assert li.records("/rest/organizationalEntityShareStatistics") == []
 
 
 def test_image_processing_is_polled(

@@ -19,10 +19,13 @@ from pydantic import (
 )
 
 from briefcast.api.schemas.numbers import JsonInt
+from briefcast.api.schemas.zones import known_zone, zone_enum
 from briefcast.markup import strip_markup
 from briefcast.models.posts import Platform
 from briefcast.pipeline.campaigns.content import DEFAULT_BRAND_VOICE
 
+# publish_at "best": the time is chosen at the schedule stage (pipeline/analytics/best_time.py).
+BEST = "best"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # What the validators below enforce, said in the schema too (clients and fuzzers read it):
 # no control characters but tab and newline, and at least one character that is not space.
@@ -94,10 +97,19 @@ class BriefIn(BaseModel):
     platforms: list[Platform] = Field(
         min_length=1, max_length=len(Platform), json_schema_extra={"uniqueItems": True}
     )
-    publish_at: datetime | None = Field(
+    publish_at: datetime | Literal["best"] | None = Field(
         default=None,
         description="When to publish (ISO 8601 with a time zone); omit, or a time already "
-        "past, for now.",
+        'past, for now; "best" for the best weekday and hour from the organization\'s own '
+        "engagement (see `timezone`).",
+    )
+    timezone: str | None = Field(
+        default=None,
+        max_length=64,
+        examples=["Europe/Berlin"],
+        description='With publish_at "best": the IANA time zone whose weekdays and hours are '
+        "compared; default UTC.",
+        json_schema_extra=lambda s: zone_enum(s),
     )
 
     @field_validator("platforms")
@@ -118,11 +130,22 @@ class BriefIn(BaseModel):
             raise ValueError("photo_url must be http or https")
         return self
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else known_zone(value)
+
+    @model_validator(mode="after")
+    def _zone_for_the_best_time(self) -> BriefIn:
+        if self.timezone is not None and self.publish_at != BEST:
+            raise ValueError('timezone applies to publish_at "best" only')
+        return self
+
     @field_validator("publish_at")
     @classmethod
-    def _with_zone(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
+    def _with_zone(cls, value: datetime | str | None) -> datetime | str | None:
+        if value is None or isinstance(value, str):
+            return value
         if value.tzinfo is None:
             raise ValueError("must include a time zone, e.g. 2026-12-01T09:00:00+01:00")
         # Any instant the schema allows is taken: one already past means "now" (the

@@ -13,9 +13,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
 from typing import Annotated, Any, Literal
-from zoneinfo import available_timezones
 
 from dateutil.rrule import rrule, rrulestr
 from pydantic import (
@@ -32,6 +30,7 @@ from pydantic import (
 from briefcast.api.schemas.briefs import Text
 from briefcast.api.schemas.numbers import JsonInt
 from briefcast.api.schemas.patch import PatchModel
+from briefcast.api.schemas.zones import known_zone, zone_enum
 from briefcast.models.campaigns import CampaignStatus, ContentMode
 from briefcast.models.posts import Platform
 from briefcast.pipeline.campaigns.content import ITEM_FIELDS
@@ -47,12 +46,6 @@ _SLOT_TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 TemplateName = Literal["headline", "quote", "photo"]
 Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
-
-
-@cache
-def _zones() -> frozenset[str]:
-    # "localtime" is this machine's zone, not an IANA name.
-    return frozenset(available_timezones() - {"localtime"})
 
 
 class ErrorOut(BaseModel):
@@ -90,8 +83,9 @@ ItemObject = Annotated[dict[str, Any], WithJsonSchema(CampaignItemIn.model_json_
 
 
 class BriefTemplateIn(BaseModel):
-    """A brief without `publish_at` (each occurrence has its own); `topic` and `key_points`
-    may be left to the items. Fields left out stay unset, so a brand voice fills them."""
+    """A brief whose `publish_at` is its occurrence's time, or "best"; `topic` and
+    `key_points` may be left to the items. Fields left out stay unset, so a brand voice
+    fills them."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -109,6 +103,11 @@ class BriefTemplateIn(BaseModel):
     photo_url: HttpUrl | None = None
     platforms: list[Platform] = Field(
         min_length=1, max_length=len(Platform), json_schema_extra={"uniqueItems": True}
+    )
+    publish_at: Literal["best"] | None = Field(
+        default=None,
+        description='Omit to publish at each occurrence; "best": at the best weekday and hour '
+        "(in the campaign's time zone) after it, from the organization's own engagement.",
     )
 
     @field_validator("platforms")
@@ -233,17 +232,6 @@ class SlotsIn(BaseModel):
 ScheduleIn = Annotated[RecurrenceIn | SlotsIn, Field(discriminator="kind")]
 
 
-def _zone_enum(schema: dict[str, Any]) -> None:
-    """The schema lists the zones the server accepts (this machine's tz database)."""
-    schema["enum"] = sorted(_zones())
-
-
-def _known_zone(value: str) -> str:
-    if value not in _zones():
-        raise ValueError("must be an IANA time zone, e.g. Europe/Berlin")
-    return value
-
-
 # ---- requests ----------------------------------------------------------------------------
 
 
@@ -252,7 +240,7 @@ class CampaignIn(BaseModel):
 
     name: Text(1, 200)  # type: ignore[valid-type]
     timezone: str = Field(
-        max_length=64, examples=["Europe/Berlin"], json_schema_extra=lambda s: _zone_enum(s)
+        max_length=64, examples=["Europe/Berlin"], json_schema_extra=lambda s: zone_enum(s)
     )
     schedule: ScheduleIn
     template: BriefTemplateIn
@@ -266,7 +254,7 @@ class CampaignIn(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        return _known_zone(value)
+        return known_zone(value)
 
 
 class CampaignPatch(PatchModel):
@@ -275,7 +263,7 @@ class CampaignPatch(PatchModel):
 
     name: Text(1, 200) | None = None  # type: ignore[valid-type]
     timezone: str | None = Field(
-        default=None, max_length=64, json_schema_extra=lambda s: _zone_enum(s)
+        default=None, max_length=64, json_schema_extra=lambda s: zone_enum(s)
     )
     schedule: ScheduleIn | None = None
     template: BriefTemplateIn | None = None
@@ -285,7 +273,7 @@ class CampaignPatch(PatchModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
-        return None if value is None else _known_zone(value)
+        return None if value is None else known_zone(value)
 
 
 OnError = Literal["reject", "keep_valid"]

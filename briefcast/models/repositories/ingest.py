@@ -55,6 +55,9 @@ class NewBrief:
     photo_upload_id: uuid.UUID | None = None
     photo_url: str | None = None
     publish_at: datetime | None = None
+    # publish_at "best": the zone its weekday and hour are chosen in (publish_at then is the
+    # earliest time, or None for as soon as ready).
+    best_time_zone: str | None = None
     idempotency_key: str | None = None
     campaign_id: uuid.UUID | None = None  # set by the campaign materializer only
 
@@ -94,9 +97,9 @@ WITH brief AS (
     INSERT INTO briefs (
         id, organization_id, brand_voice_id, variants, template, quote, attribution,
         photo_upload_id, photo_url, topic, key_points, brand_voice, audience, brand_color,
-        platforms, publish_at, idempotency_key, request_hash
+        platforms, publish_at, idempotency_key, request_hash, best_time_zone
     )
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $27)
     ON CONFLICT (organization_id, idempotency_key) DO NOTHING
     RETURNING id, organization_id
 ), run AS (
@@ -156,7 +159,7 @@ async def accept_brief(
             json.dumps(new.platforms), new.publish_at, new.idempotency_key, new.request_hash,
             run_id, RunStatus.ACCEPTED.value,
             PostStatus.PENDING.value, post_ids, new.platforms,
-            RUN_SUBMITTED, json.dumps(payload), request_id,
+            RUN_SUBMITTED, json.dumps(payload), request_id, new.best_time_zone,
         )  # fmt: skip
     except asyncpg.ForeignKeyViolationError as exc:
         if exc.constraint_name == _ORGANIZATION_FK:

@@ -304,6 +304,7 @@ def _brief_row(brief: NewBrief) -> dict[str, Any]:
         "photo_url": brief.photo_url, "topic": brief.topic, "key_points": brief.key_points,
         "brand_voice": brief.brand_voice, "audience": brief.audience,
         "brand_color": brief.brand_color, "platforms": brief.platforms,
-        "publish_at": brief.publish_at, "idempotency_key": brief.idempotency_key,
+        "publish_at": brief.publish_at, "best_time_zone": brief.best_time_zone,
+        "idempotency_key": brief.idempotency_key,
         "request_hash": brief.request_hash,
     }  # fmt: skip

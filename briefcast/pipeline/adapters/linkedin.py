@@ -32,6 +32,15 @@ _LITTLE_TEXT = re.compile(r"(#\w+)|([|{}@\[\]()<>#*_~\\])")
 THROTTLE_RETRY_S = 300.0  # §3.8: no Retry-After is documented; minutes, not seconds
 _SHARE_URN = re.compile(r"urn:li:(?:share|ugcPost):\d+")  # §3.10 step 3
 UPLOAD_URL_KEY, UPLOAD_EXPIRES_KEY = "upload_url", "upload_url_expires_at"
+# §3.6 totalShareStatistics fields, as stored in a snapshot (see analytics.measures.METRICS).
+SHARE_STATS = (
+    ("impressions", "impressionCount"),
+    ("unique_impressions", "uniqueImpressionsCount"),
+    ("clicks", "clickCount"),
+    ("likes", "likeCount"),
+    ("comments", "commentCount"),
+    ("shares", "shareCount"),
+)
 
 
 def escape_little_text(text: str) -> str:
@@ -223,13 +232,14 @@ class LinkedInPublisher(HttpPublisherBase):
         return existing
 
     def fetch_metrics(self, platform_post_id: str) -> PostMetrics:
-        """§3.6: socialActions for likes/comments; share statistics for organization authors."""
+        """§3.6, under the names `measures.METRICS` expects.
+
+        An organization's own post has share statistics: impressions, unique impressions,
+        clicks, likes (reactions), comments and shares (reposts) in one read. A member's post
+        has none (LinkedIn gives organic statistics for organizations only), so it gets what
+        socialActions gives: likes and comments.
+        """
         urn = quote(platform_post_id, safe="")
-        actions = self._json("GET", f"/rest/socialActions/{urn}")
-        values = {
-            "likes": int(actions.get("likesSummary", {}).get("totalLikes", 0)),
-            "comments": int(actions.get("commentsSummary", {}).get("aggregatedTotalComments", 0)),
-        }
         if self.author_urn.startswith("urn:li:organization:"):
             key = "ugcPosts" if ":ugcPost:" in platform_post_id else "shares"
             org = quote(self.author_urn, safe="")
@@ -240,8 +250,15 @@ class LinkedInPublisher(HttpPublisherBase):
             )
             for element in stats.get("elements", []):
                 totals = element.get("totalShareStatistics", {})
-                values["impressions"] = int(totals.get("impressionCount", 0))
-                values["unique_impressions"] = int(totals.get("uniqueImpressionsCount", 0))
-                values["clicks"] = int(totals.get("clickCount", 0))
-                values["shares"] = int(totals.get("shareCount", 0))
-        return PostMetrics(values=values)
+                return PostMetrics(
+                    values={ours: int(totals.get(theirs, 0)) for ours, theirs in SHARE_STATS}
+                )
+        actions = self._json("GET", f"/rest/socialActions/{urn}")
+        return PostMetrics(
+            values={
+                "likes": int(actions.get("likesSummary", {}).get("totalLikes", 0)),
+                "comments": int(
+                    actions.get("commentsSummary", {}).get("aggregatedTotalComments", 0)
+                ),
+            }
+        )

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from briefcast.models.repositories import claims
+from briefcast.models.repositories import analytics, claims
 from briefcast.models.repositories import pipeline as repo
 from briefcast.pipeline.adapters.publisher import Publisher, PublishError
+from briefcast.pipeline.analytics import measures
 
 MAX_ATTEMPTS = 5
 SessionScope = Callable[[], AbstractContextManager[Session]]
@@ -52,6 +53,17 @@ def collect_snapshot(
         snapshot.collected_at = datetime.now(UTC)
         snapshot.lease_expires_at = None
         snapshot.error = None
+        # The post keeps its latest reading for the grouped reads, in the same transaction.
+        analytics.record_latest_reading(
+            session,
+            snapshot.post_id,
+            offset_s=snapshot.offset_s,
+            metrics=snapshot.metrics,
+            engagement_rate=measures.engagement_rate(
+                platform, measures.normalise(platform, snapshot.metrics)
+            ),
+            read_at=snapshot.collected_at,
+        )
         return snapshot.metrics
 
 

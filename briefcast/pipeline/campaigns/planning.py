@@ -237,5 +237,7 @@ def _new_brief(
         brand_color=str(color).upper(),
         platforms=list(fields["platforms"]),
         publish_at=at,
+        # A template's publish_at "best": the best time after the occurrence, in its zone.
+        best_time_zone=campaign.timezone if fields.get("publish_at") == "best" else None,
         request_hash=hashlib.sha256(canonical.encode()).hexdigest(),
     )

@@ -1,0 +1,310 @@
+"""Analytics reads: each post's latest reading, grouped; one post's readings over time; and
+the latest reading kept on the post (`posts.latest_*`) that the grouped reads use.
+
+Statement builders only: the API (async) and workers, the report and the bench (sync) execute
+the same statement, so the two never drift. Every read is scoped to one organization by its
+runs (`runs.organization_id`, the brief's organization, indexed); the brief gives the campaign.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Date,
+    Float,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from briefcast.models.campaigns import Campaign
+from briefcast.models.posts import MetricSnapshot, Post
+from briefcast.models.runs import Brief, Run
+from briefcast.pipeline.analytics import measures
+
+# Every stored (API) metric name any platform gives; sums are returned per stored name and
+# translated by `measures.normalise`, so names are mapped in one place.
+STORED_NAMES: tuple[str, ...] = tuple(
+    sorted({theirs for names in measures.METRICS.values() for theirs in names.values()})
+)
+
+
+# For the reading transaction only: PostgreSQL's JIT compiles these plans for ~190 ms on a
+# year's posts (measured with bench/analytics.py), several times what it saves; and the driver
+# prepares a statement run 5 times on a connection, after which PostgreSQL may keep one
+# generic plan for it: planned on a 30-day range, a year's read took 215 ms instead of 90.
+# https://www.postgresql.org/docs/current/jit-decision.html
+# https://www.postgresql.org/docs/current/sql-prepare.html (plan_cache_mode)
+NO_JIT = text(
+    "SELECT set_config('jit', 'off', true), "
+    "set_config('plan_cache_mode', 'force_custom_plan', true)"
+)
+
+
+def _collected() -> ColumnElement[bool]:
+    """A reading counts once it was collected without error."""
+    return and_(MetricSnapshot.collected_at.is_not(None), MetricSnapshot.error.is_(None))
+
+
+def _stored_value(metrics: Any, name: str) -> ColumnElement[Any]:
+    """One stored metric as a number, NULL when absent or not a number (as `normalise`)."""
+    return case(
+        (func.jsonb_typeof(metrics[name]) == "number", cast(metrics[name].astext, BigInteger)),
+        else_=null(),
+    )
+
+
+# Per stored name, the platforms that give it: a post's other names are never read, so the
+# year's groupings skip a third of the JSON lookups.
+_GIVEN_BY: dict[str, tuple[str, ...]] = {
+    name: tuple(p for p, names in measures.METRICS.items() if name in names.values())
+    for name in STORED_NAMES
+}
+
+
+def _platform_value(metrics: Any, name: str) -> ColumnElement[Any]:
+    """`_stored_value` of a post's own platform's names; NULL for the others'."""
+    return case((Post.platform.in_(_GIVEN_BY[name]), _stored_value(metrics, name)), else_=null())
+
+
+def _rate(platform: Any, metrics: Any) -> ColumnElement[Any]:
+    """A post's engagement rate in SQL, built from `measures.ENGAGEMENT` and `METRICS` (the
+    one definition): the platform's actions over its audience; NULL without an audience."""
+    whens = []
+    for name, (actions, audience) in measures.ENGAGEMENT.items():
+        stored = measures.METRICS[name]
+        reached = _stored_value(metrics, stored[audience])
+        acted = sum(
+            (func.coalesce(_stored_value(metrics, stored[a]), 0) for a in actions[1:]),
+            func.coalesce(_stored_value(metrics, stored[actions[0]]), 0),
+        )
+        whens.append(
+            (
+                and_(platform == name, reached > 0),
+                cast(acted, Float) / cast(reached, Float),
+            )
+        )
+    return case(*whens, else_=null())
+
+
+def grouped_statement(
+    *,
+    organization_id: uuid.UUID,
+    since: datetime,
+    until: datetime,
+    platform: str | None,
+    campaign_id: uuid.UUID | None,
+    timezone: str,
+    grouping: str,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Select[Any]:
+    """One row per (group, platform): the key columns, `platform`, `posts` (published in the
+    range), `rated` (posts with an audience) and `rate_sum` (their rates summed), and one
+    `m_<stored name>` sum per metric (NULL when no post gave it), from each post's own latest
+    reading (`posts.latest_*`). Posts without a collected reading yet count as posts and add
+    nothing else. The post grouping is one row per post, newest first, `limit` from `offset`
+    (all when `limit` is None); the others ignore both."""
+    metrics = Post.latest_metrics
+    rate = Post.latest_engagement_rate
+    local = func.timezone(timezone, Post.published_at)
+
+    if grouping == "post":
+        # One post per row, nothing to aggregate. The page is chosen on the cheap columns
+        # first, so a deep page does not read the JSON of every post it skips.
+        page = _scoped(
+            select(Post.id).order_by(Post.published_at.desc(), Post.id),
+            organization_id=organization_id,
+            since=since,
+            until=until,
+            platform=platform,
+            campaign_id=campaign_id,
+        )
+        if limit is not None:
+            page = page.limit(limit)
+        if offset:
+            page = page.offset(offset)
+        paged = page.subquery("page")
+        return (
+            select(
+                Post.id.label("post_id"),
+                Post.published_at.label("published_at"),
+                Post.run_id.label("run_id"),
+                Brief.campaign_id.label("campaign_id"),
+                Post.platform.label("platform"),
+                literal(1, BigInteger).label("posts"),
+                case((rate.is_not(None), 1), else_=0).label("rated"),
+                rate.label("rate_sum"),
+                *(_platform_value(metrics, name).label(f"m_{name}") for name in STORED_NAMES),
+            )
+            .select_from(paged)
+            .join(Post, Post.id == paged.c.id)
+            .join(Run, Run.id == Post.run_id)
+            .join(Brief, Brief.id == Run.brief_id)
+            .order_by(Post.published_at.desc(), Post.id)
+        )
+    keys: list[KeyedColumnElement[Any]]
+    order: list[Any] | None = None  # the keys, unless said otherwise
+    if grouping == "day":
+        # A date, not to_char: formatting every post's time cost more than grouping it.
+        keys = [cast(local, Date).label("day")]
+    elif grouping == "weekday_hour":
+        keys = [
+            (cast(func.extract("isodow", local), BigInteger) - 1).label("weekday"),
+            cast(func.extract("hour", local), BigInteger).label("hour"),
+        ]
+    elif grouping == "campaign":
+        keys = [Brief.campaign_id.label("campaign_id"), Campaign.name.label("campaign")]
+        order = [Campaign.name.asc().nulls_last(), Brief.campaign_id]
+    else:
+        raise ValueError(f"unknown grouping {grouping!r}")
+    stmt: Select[Any] = select(
+        *keys,
+        Post.platform.label("platform"),
+        func.count().label("posts"),
+        func.count(rate).label("rated"),
+        func.sum(rate).label("rate_sum"),
+        # bigint, not numeric: a Decimal per value costs more than the grouping.
+        *(
+            cast(func.sum(_platform_value(metrics, name)), BigInteger).label(f"m_{name}")
+            for name in STORED_NAMES
+        ),
+    )
+    stmt = _scoped(
+        stmt,
+        organization_id=organization_id,
+        since=since,
+        until=until,
+        platform=platform,
+        campaign_id=campaign_id,
+        brief=grouping == "campaign",
+    )
+    if grouping == "campaign":
+        stmt = stmt.outerjoin(Campaign, Campaign.id == Brief.campaign_id)
+    return stmt.group_by(*keys, Post.platform).order_by(*(order or keys), Post.platform)
+
+
+def _scoped(
+    stmt: Select[Any],
+    *,
+    organization_id: uuid.UUID,
+    since: datetime,
+    until: datetime,
+    platform: str | None,
+    campaign_id: uuid.UUID | None,
+    brief: bool = False,
+) -> Select[Any]:
+    """`stmt` over the organization's posts published in [since, until), of the platform and
+    campaign if given; joined to the brief only when asked or filtering by campaign (a year's
+    day grouping is ~15 % faster without it)."""
+    stmt = (
+        stmt.select_from(Post)
+        .join(Run, Run.id == Post.run_id)
+        .where(
+            Run.organization_id == organization_id,
+            Post.published_at >= since,
+            Post.published_at < until,
+        )
+    )
+    if brief or campaign_id is not None:
+        stmt = stmt.join(Brief, Brief.id == Run.brief_id)
+    if platform is not None:
+        stmt = stmt.where(Post.platform == platform)
+    if campaign_id is not None:
+        stmt = stmt.where(Brief.campaign_id == campaign_id)
+    return stmt
+
+
+def record_latest_reading(
+    session: Session,
+    post_id: uuid.UUID,
+    *,
+    offset_s: int,
+    metrics: dict[str, Any],
+    engagement_rate: float | None,
+    read_at: datetime,
+) -> None:
+    """Keep a collected reading on its post unless the post already has a later one (an
+    early snapshot collected late must not replace it)."""
+    session.execute(
+        update(Post)
+        .where(
+            Post.id == post_id,
+            or_(Post.latest_offset_s.is_(None), Post.latest_offset_s <= offset_s),
+        )
+        .values(
+            latest_offset_s=offset_s,
+            latest_metrics=metrics,
+            latest_engagement_rate=engagement_rate,
+            latest_read_at=read_at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def backfill_latest_readings(connection: Connection | Session) -> None:
+    """Give every post its latest collected reading from its snapshots (migration 0010), the
+    rate computed in SQL by `_rate`, the same formula as `measures.engagement_rate`."""
+    latest = (
+        select(
+            MetricSnapshot.post_id,
+            MetricSnapshot.offset_s,
+            MetricSnapshot.metrics,
+            MetricSnapshot.collected_at,
+        )
+        .where(_collected())
+        .ext(distinct_on(MetricSnapshot.post_id))
+        .order_by(MetricSnapshot.post_id, MetricSnapshot.offset_s.desc())
+        .subquery("latest")
+    )
+    connection.execute(
+        update(Post)
+        .where(Post.id == latest.c.post_id)
+        .values(
+            latest_offset_s=latest.c.offset_s,
+            latest_metrics=latest.c.metrics,
+            latest_engagement_rate=_rate(Post.platform, latest.c.metrics),
+            latest_read_at=latest.c.collected_at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def post_statement(organization_id: uuid.UUID, post_id: uuid.UUID) -> Select[Any]:
+    """The post (if it is the organization's) and its collected readings, oldest first; a
+    post without readings gives one row with NULL reading columns."""
+    return (
+        select(
+            Post.id.label("post_id"),
+            Post.platform,
+            Post.published_at,
+            Post.run_id,
+            Brief.campaign_id,
+            MetricSnapshot.offset_s,
+            MetricSnapshot.collected_at,
+            MetricSnapshot.metrics,
+        )
+        .select_from(Post)
+        .join(Run, Run.id == Post.run_id)
+        .join(Brief, Brief.id == Run.brief_id)
+        .outerjoin(MetricSnapshot, and_(MetricSnapshot.post_id == Post.id, _collected()))
+        .where(Post.id == post_id, Run.organization_id == organization_id)
+        .order_by(MetricSnapshot.offset_s.asc())
+    )
