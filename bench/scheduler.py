@@ -125,6 +125,7 @@ def insert_posts(stack: Stack, engine: Engine, posts: int, spread_s: float) -> d
                     {
                         "id": uuid.uuid4(),
                         "run_id": run_id,
+                        "organization_id": org_id,
                         "platform": platform,
                         "status": PostStatus.SCHEDULED,
                         # Distinct captions: Instagram recovery and LinkedIn dedup go by text.

@@ -50,9 +50,22 @@ class Post(UUIDPk, Timestamped, Base):
         Index(
             "ix_posts_published", "published_at", postgresql_where=text("published_at IS NOT NULL")
         ),
+        # One organization's published posts by time, for its analytics (migration 0011).
+        Index(
+            "ix_posts_organization_published",
+            "organization_id",
+            "published_at",
+            postgresql_include=["platform", "run_id", "latest_engagement_rate", "latest_metrics"],
+            postgresql_where=text("published_at IS NOT NULL"),
+        ),
     )
 
     run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    # The run's organization, kept on the post so analytics reads one organization's posts
+    # without joining their runs (migration 0011).
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
     platform: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32), default=PostStatus.PENDING)
     status_reason: Mapped[str | None] = mapped_column(Text)

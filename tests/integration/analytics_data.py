@@ -70,6 +70,7 @@ def published_post(
         session.flush()
         post = Post(
             run_id=run.id,
+            organization_id=org_id,
             platform=platform,
             status=PostStatus.PUBLISHED,
             published_at=published_at,

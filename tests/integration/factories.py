@@ -42,6 +42,7 @@ def make_run(
             caption = (captions or {}).get(platform)
             post = Post(
                 run_id=run.id,
+                organization_id=org_id,
                 platform=platform,
                 status=post_status,
                 caption=caption,

@@ -77,8 +77,9 @@ def publish_history(org: str, now: datetime) -> int:
                 for platform in ("instagram", "linkedin"):
                     post_id = uuid.uuid4()
                     posts.append(
-                        {"id": post_id, "run_id": run_id, "platform": platform,
-                         "status": PostStatus.PUBLISHED.value, "published_at": published_at}
+                        {"id": post_id, "run_id": run_id, "organization_id": org_id,
+                         "platform": platform, "status": PostStatus.PUBLISHED.value,
+                         "published_at": published_at}
                     )  # fmt: skip
                     snapshots.append(
                         {"post_id": post_id, "offset_s": int(COLLECTED_AFTER.total_seconds()),

@@ -107,13 +107,13 @@ WITH brief AS (
         id, brief_id, organization_id, status, copy_feedback, regenerations, request_id
     )
     SELECT $19, brief.id, brief.organization_id, $20, '[]', 0, $26 FROM brief
-    RETURNING id
+    RETURNING id, organization_id
 ), post AS (
     INSERT INTO posts (
-        id, run_id, platform, status, hashtags, copy_variants, publish_attempts,
-        reconcile_attempts, publish_progress
+        id, run_id, organization_id, platform, status, hashtags, copy_variants,
+        publish_attempts, reconcile_attempts, publish_progress
     )
-    SELECT p.id, run.id, p.platform, $21, '[]', '[]', 0, 0, '{}'
+    SELECT p.id, run.id, run.organization_id, p.platform, $21, '[]', '[]', 0, 0, '{}'
     FROM run, unnest($22::uuid[], $23::varchar[]) AS p (id, platform)
 )
 INSERT INTO outbox (topic, payload, send_attempts)
