@@ -50,12 +50,19 @@ class Post(UUIDPk, Timestamped, Base):
         Index(
             "ix_posts_published", "published_at", postgresql_where=text("published_at IS NOT NULL")
         ),
-        # One organization's published posts by time, for its analytics (migration 0011).
+        # One organization's published posts by time, for its analytics (migrations 0011,
+        # 0012).
         Index(
             "ix_posts_organization_published",
             "organization_id",
             "published_at",
-            postgresql_include=["platform", "run_id", "latest_engagement_rate", "latest_metrics"],
+            postgresql_include=[
+                "platform",
+                "run_id",
+                "latest_engagement_rate",
+                "latest_metrics",
+                "campaign_id",
+            ],
             postgresql_where=text("published_at IS NOT NULL"),
         ),
     )
@@ -65,6 +72,11 @@ class Post(UUIDPk, Timestamped, Base):
     # without joining their runs (migration 0011).
     organization_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    # The brief's campaign, kept on the post so the campaign grouping and filter read no runs
+    # or briefs (migration 0012); SET NULL as the brief's own.
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL")
     )
     platform: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32), default=PostStatus.PENDING)

@@ -71,6 +71,7 @@ def published_post(
         post = Post(
             run_id=run.id,
             organization_id=org_id,
+            campaign_id=campaign_id,
             platform=platform,
             status=PostStatus.PUBLISHED,
             published_at=published_at,

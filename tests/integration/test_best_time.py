@@ -19,10 +19,12 @@ from briefcast.models.repositories.tenancy import ensure_organization
 from briefcast.models.runs import RunStatus, StageEvent
 from briefcast.models.session import worker_session
 from briefcast.pipeline.adapters.linkedin import SHARE_STATS
+from briefcast.pipeline.analytics import queries
 from briefcast.pipeline.analytics.best_time import LEAD
 from briefcast.pipeline.campaigns import schedule
 from briefcast.pipeline.campaigns.materialize import materialize
 from briefcast.pipeline.schedule.service import schedule_run
+from briefcast.reports import charts
 from briefcast.sandbox import audience, instagram_rules, linkedin_rules
 from tests.conftest import Live
 from tests.integration.live import SETTLED, submit, wait_for
@@ -133,6 +135,26 @@ def test_best_picks_the_sandboxes_best_hour_and_the_run_says_why(
     )
 
 
+def test_the_heatmap_puts_the_sandboxes_best_hour_on_top(live: Live, client: httpx.Client) -> None:
+    now = datetime.now(UTC)
+    publish_history("acme", now)
+    with worker_session() as session:
+        org_id = ensure_organization(session, "acme")
+        rows = queries.grouped_sync(
+            session,
+            queries.Filter(org_id, since=now - 90 * timedelta(days=1), until=now),
+            queries.Grouping.WEEKDAY_HOUR,
+        )
+    # Every weekday x hour has its posts; the sandbox's best slot has the best rate.
+    assert len(rows) == 7 * 24
+    assert charts.best_cell(rows) == (audience.BEST_WEEKDAY, audience.BEST_HOUR)
+    # The API's heatmap is drawn from the same rows and names that cell in its title.
+    answer = client.get("/api/v1/analytics/charts/best-time.svg", params={"timezone": "UTC"})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("image/svg+xml")
+    assert "Wed 18:00" in answer.text
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -214,6 +236,8 @@ def test_a_campaign_templates_best_publishes_after_each_occurrence_in_its_zone(
             "instagram": expected,
             "linkedin": expected,
         }
+        # The posts carry the campaign they were planned for (analytics groups by it).
+        assert {p.campaign_id for p in posts} == {campaign_id}
         step = session.scalars(
             select(StageEvent).where(StageEvent.run_id == run_id, StageEvent.stage == "schedule")
         ).one()

@@ -101,7 +101,7 @@ WITH brief AS (
     )
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $27)
     ON CONFLICT (organization_id, idempotency_key) DO NOTHING
-    RETURNING id, organization_id
+    RETURNING id, organization_id, campaign_id
 ), run AS (
     INSERT INTO runs (
         id, brief_id, organization_id, status, copy_feedback, regenerations, request_id
@@ -110,11 +110,12 @@ WITH brief AS (
     RETURNING id, organization_id
 ), post AS (
     INSERT INTO posts (
-        id, run_id, organization_id, platform, status, hashtags, copy_variants,
+        id, run_id, organization_id, campaign_id, platform, status, hashtags, copy_variants,
         publish_attempts, reconcile_attempts, publish_progress
     )
-    SELECT p.id, run.id, run.organization_id, p.platform, $21, '[]', '[]', 0, 0, '{}'
-    FROM run, unnest($22::uuid[], $23::varchar[]) AS p (id, platform)
+    SELECT p.id, run.id, run.organization_id, brief.campaign_id, p.platform, $21, '[]', '[]',
+        0, 0, '{}'
+    FROM run, brief, unnest($22::uuid[], $23::varchar[]) AS p (id, platform)
 )
 INSERT INTO outbox (topic, payload, send_attempts)
 SELECT $24, $25, 0 FROM run

@@ -275,9 +275,9 @@ def insert_runs(
         insert(Post),
         [
             {"id": post_id, "run_id": run_id, "organization_id": brief.organization_id,
-             "platform": platform, "status": PostStatus.PENDING.value, "hashtags": [],
-             "copy_variants": [], "publish_attempts": 0, "reconcile_attempts": 0,
-             "publish_progress": {}}
+             "campaign_id": brief.campaign_id, "platform": platform,
+             "status": PostStatus.PENDING.value, "hashtags": [], "copy_variants": [],
+             "publish_attempts": 0, "reconcile_attempts": 0, "publish_progress": {}}
             for brief, run_id in new_runs
             for post_id, platform in zip(posts[run_id], brief.platforms, strict=True)
         ],
