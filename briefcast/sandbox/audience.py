@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 BEST_WEEKDAY = 2  # Wednesday, as `datetime.weekday()` counts (Monday = 0)
@@ -68,3 +69,18 @@ def jitter(post_id: str, count: int) -> list[float]:
     """`count` deterministic factors within 1 +- JITTER for one post."""
     digest = hashlib.sha256(post_id.encode()).digest()
     return [1 - JITTER + 2 * JITTER * digest[i] / 255 for i in range(count)]
+
+
+def grown_actions(
+    final_audience: float,
+    rates: Mapping[str, float],
+    factor: float,
+    jitters: Sequence[float],
+    age_s: float,
+) -> dict[str, int]:
+    """Each action's count at `age_s`: its rate of the final audience, scaled by the slot's
+    factor (a better slot also brings a larger share who act) and the post's own jitter."""
+    return {
+        name: grow(final_audience * rate * factor * j, age_s)
+        for (name, rate), j in zip(rates.items(), jitters, strict=True)
+    }

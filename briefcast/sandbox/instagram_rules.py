@@ -229,10 +229,7 @@ def insight_values(media_id: str, published_at: float, now: float) -> dict[str, 
     j = audience.jitter(media_id, 3 + len(RATES))
     reach_final = FINAL_REACH * factor * j[0]
     reach = audience.grow(reach_final, age)
-    counts = {
-        name: audience.grow(reach_final * rate * factor * j[3 + i], age)
-        for i, (name, rate) in enumerate(RATES.items())
-    }
+    counts = audience.grown_actions(reach_final, RATES, factor, j[3:], age)
     visits = audience.grow(reach_final * PROFILE_VISIT_RATE * factor * j[2], age)
     return {
         "reach": reach,

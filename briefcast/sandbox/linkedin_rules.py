@@ -174,10 +174,7 @@ def share_statistics(urn: str, published_at: float, now: float) -> dict[str, Any
     j = audience.jitter(urn, 2 + len(RATES))
     final = FINAL_IMPRESSIONS * factor * j[0]
     impressions = audience.grow(final, age)
-    counts = {
-        name: audience.grow(final * rate * factor * j[2 + i], age)
-        for i, (name, rate) in enumerate(RATES.items())
-    }
+    counts = audience.grown_actions(final, RATES, factor, j[2:], age)
     engaged = sum(counts.values())  # §3.6: engagement = (clicks+likes+comments+shares) / impr.
     return {
         "uniqueImpressionsCount": audience.grow(final * UNIQUE_PER_IMPRESSION * j[1], age),
