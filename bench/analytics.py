@@ -1,7 +1,7 @@
 """Benchmark the analytics queries over 1,000,000 metric snapshots.
 
 Usage: .venv/bin/python -m bench.analytics [--posts 170000] [--orgs 6] [--iterations 30]
-       [--compare] [--database-url URL] [--data-dir .data/bench-analytics]
+       [--database-url URL] [--data-dir .data/bench-analytics]
 Short: .venv/bin/python -m bench.analytics --posts 20000 --iterations 10
 
 1. Starts its own embedded PostgreSQL in --data-dir (wiped first), or uses --database-url (an
@@ -13,10 +13,9 @@ Short: .venv/bin/python -m bench.analytics --posts 20000 --iterations 10
    over the last 365 days with a daily rhythm; six snapshots per post (+15 min, +1 h, +6 h,
    +24 h, +72 h, +7 d), each with every metric its platform gives, growing with the offset;
    the ones not due yet are uncollected and 1 % of the rest closed with an error.
-3. With --compare, times every query on that schema first (no analytics indexes).
-4. Migrates to head (0008 adds the analytics indexes; 0010 backfills each post's latest
-   reading from its snapshots and 0011 its run's organization, both as in production),
-   VACUUM ANALYZE, and times, for the first
+3. Migrates to head (0008 adds the analytics indexes; 0010 backfills each post's latest
+   reading from its snapshots, 0011 its run's organization, 0012 its campaign and 0013 the
+   reading's numbers in columns, all as in production), VACUUM ANALYZE, and times, for the first
    organization, each grouping (day, post, campaign, weekday x hour, in Europe/Berlin) over
    the last 30 days and the last 365 days (the post grouping: the API's default page of 100,
    newest first, and its last page), and `post_series` of random posts of it: through
@@ -293,7 +292,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=170_000)
     parser.add_argument("--orgs", type=int, default=6)
     parser.add_argument("--iterations", type=int, default=30)
-    parser.add_argument("--compare", action="store_true", help="time without the indexes too")
     parser.add_argument("--database-url", default=None, help="an empty database (wiped)")
     parser.add_argument("--data-dir", type=Path, default=Path(".data/bench-analytics"))
     args = parser.parse_args(argv)
@@ -308,12 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         load(args.posts, args.orgs, now)
         analyze()
         org_id = _org()
-        if args.compare:
-            _say("without the analytics indexes (schema 0007):")
-            measure(queries(org_id, now), max(3, args.iterations // 5))
         started = time.perf_counter()
         upgrade(url, "head")
-        # 0010's and 0011's backfills rewrite every post: VACUUM as autovacuum would after
+        # The backfills of 0010 to 0013 rewrite every post: VACUUM as autovacuum would after
         # them, so the reads do not wade through dead row versions.
         vacuum_analyze()
         _say(f"migrated to head (analytics indexes built) in {time.perf_counter() - started:.1f} s")

@@ -17,7 +17,10 @@ from briefcast.models import (
     Run,
     RunStatus,
 )
-from briefcast.models.repositories.analytics import backfill_latest_readings
+from briefcast.models.repositories.analytics import (
+    backfill_latest_readings,
+    backfill_latest_values,
+)
 from briefcast.models.repositories.tenancy import ensure_organization
 from briefcast.models.session import worker_session
 
@@ -95,6 +98,8 @@ def published_post(
             snapshot(offset_s, {})
         session.flush()
         # Snapshots written directly, as migration 0010 found them: the post's latest reading
-        # comes from the backfill (the collector keeps it up to date in production).
+        # comes from the backfills of 0010 and 0013 (the collector keeps it up to date in
+        # production).
         backfill_latest_readings(session)
+        backfill_latest_values(session)
         return post.id

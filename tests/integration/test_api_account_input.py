@@ -36,3 +36,30 @@ def test_expires_at_must_be_a_date_time_with_an_offset(
     else:
         stored = response.json()["token_expires_at"]
         assert (stored is None) == (expires_at is None)
+
+
+@pytest.mark.parametrize(
+    ("account_ref", "status"),
+    [
+        ("1784\u00001400", 422),  # PostgreSQL text cannot hold a NUL byte
+        ("urn:li:person:abc def", 422),
+        ("17841400\u00e9", 422),
+        ("", 422),
+        ("urn:li:organization:2414183", 200),
+    ],
+)
+def test_account_ref_is_a_printable_id(
+    live: Live, org_token: str, account_ref: str, status: int
+) -> None:
+    with httpx.Client(
+        base_url=live.api_url, headers={"Authorization": f"Bearer {org_token}"}
+    ) as client:
+        response = client.put(
+            "/api/v1/accounts/linkedin",
+            json={"account_ref": account_ref, "access_token": "AQX-token"},
+        )
+    assert response.status_code == status, response.text
+    if status == 422:
+        assert response.json()["details"]["fields"][0]["field"] == "account_ref"
+    else:
+        assert response.json()["account_ref"] == account_ref

@@ -15,7 +15,11 @@ import httpx
 import pytest
 
 from briefcast.models import MetricSnapshot, Post
-from briefcast.models.repositories.analytics import backfill_latest_readings
+from briefcast.models.repositories.analytics import (
+    STORED_NAMES,
+    backfill_latest_readings,
+    backfill_latest_values,
+)
 from briefcast.models.repositories.tenancy import ensure_organization
 from briefcast.models.session import worker_session
 from briefcast.pipeline.adapters.publisher import PostMetrics, Publisher
@@ -381,6 +385,15 @@ def _latest(post_id: uuid.UUID) -> tuple[int | None, dict[str, Any] | None, floa
         return post.latest_offset_s, post.latest_metrics, post.latest_engagement_rate
 
 
+def _values(post_id: uuid.UUID) -> dict[str, int]:
+    """The post's `latest_<name>` columns that hold a number."""
+    with worker_session() as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        found = {name: getattr(post, f"latest_{name}") for name in STORED_NAMES}
+    return {name: value for name, value in found.items() if value is not None}
+
+
 def test_the_collector_keeps_the_latest_reading_on_the_post(db: None) -> None:
     post_id = published_post(
         org="acme", platform="instagram",
@@ -398,6 +411,7 @@ def test_the_collector_keeps_the_latest_reading_on_the_post(db: None) -> None:
 
     collect_snapshot(worker_session, snapshots[D], _publisher_for(IG_LATEST))
     assert _latest(post_id) == (D, IG_LATEST, pytest.approx(IG_RATE))
+    assert _values(post_id) == IG_LATEST  # every stored number in its column as well
     # The +1 h snapshot collected late (after a retry) is older: the +24 h reading stays.
     collect_snapshot(worker_session, snapshots[H], _publisher_for(IG_EARLY))
     assert _latest(post_id) == (D, IG_LATEST, pytest.approx(IG_RATE))
@@ -425,3 +439,15 @@ def test_backfill_takes_the_highest_error_free_offset(data: dict[str, Any]) -> N
     assert _latest(data["li"]) == (H, LI, pytest.approx(LI_RATE))
     assert _latest(data["ig_unseen"])[2] is None  # nobody reached: no rate
     assert _latest(data["li_pending"]) == (None, None, None)
+
+
+def test_the_values_backfill_copies_the_kept_readings_numbers(data: dict[str, Any]) -> None:
+    """As migration 0013 runs it: each kept reading's whole numbers go to their columns."""
+    with worker_session() as session:
+        session.query(Post).update({f"latest_{name}": None for name in STORED_NAMES})
+    assert _values(data["ig"]) == {}
+    with worker_session() as session:
+        backfill_latest_values(session)
+    assert _values(data["ig"]) == IG_LATEST
+    assert _values(data["li"]) == LI
+    assert _values(data["li_pending"]) == {}

@@ -98,6 +98,21 @@ def test_patch_changes_only_what_is_sent_and_bumps_the_version(live: Live, org_t
     assert nulled.status_code == 422
 
 
+@pytest.mark.parametrize(("field", "limit"), [("use_words", 50), ("avoid_words", 100)])
+def test_a_patch_over_the_item_limit_is_422_even_when_its_words_repeat(
+    live: Live, org_token: str, field: str, limit: int
+) -> None:
+    """The schema's maxItems counts what was sent, before duplicates collapse."""
+    client = _client(live, org_token)
+    created = _create(client)
+    url = f"/api/v1/brand-voices/{created['id']}"
+    response = client.patch(url, json={field: ["same"] * (limit + 1)})
+    assert response.status_code == 422, response.text
+    assert field in [f["field"] for f in response.json()["details"]["fields"]]
+    at_limit = client.patch(url, json={field: ["same"] * limit})
+    assert at_limit.status_code == 200 and at_limit.json()[field] == ["same"]
+
+
 def test_voices_are_invisible_to_other_organizations(
     live: Live, org_token: str, other_org_token: str
 ) -> None:

@@ -14,7 +14,10 @@ from sqlalchemy import insert, select
 
 from briefcast.models import Brief, Campaign, CampaignStatus, MetricSnapshot, Post, Run
 from briefcast.models.posts import PostStatus
-from briefcast.models.repositories.analytics import backfill_latest_readings
+from briefcast.models.repositories.analytics import (
+    backfill_latest_readings,
+    backfill_latest_values,
+)
 from briefcast.models.repositories.tenancy import ensure_organization
 from briefcast.models.runs import RunStatus, StageEvent
 from briefcast.models.session import worker_session
@@ -93,7 +96,8 @@ def publish_history(org: str, now: datetime) -> int:
         session.execute(insert(Run), runs)
         session.execute(insert(Post), posts)
         session.execute(insert(MetricSnapshot), snapshots)
-        backfill_latest_readings(session)  # each post keeps its latest reading (0010)
+        backfill_latest_readings(session)  # each post keeps its latest reading (0010) ...
+        backfill_latest_values(session)  # ... and its numbers in columns (0013)
     return len(posts)
 
 

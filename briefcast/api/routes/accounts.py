@@ -21,8 +21,10 @@ router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 class AccountIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # Printable ASCII without spaces, as both platforms' ids are: a NUL byte reached
+    # PostgreSQL (which refuses it in text) and answered 500.
     account_ref: str = Field(
-        min_length=1, max_length=200,
+        min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
         description="Instagram user id, or LinkedIn author URN (urn:li:organization:…)",
     )  # fmt: skip
     access_token: SecretStr = Field(min_length=1, max_length=4000)
@@ -63,7 +65,6 @@ async def connect_account(
         session, principal.organization_id, platform.value, body.account_ref, ciphertext,
         body.expires_at,
     )  # fmt: skip
-    await session.commit()
     return AccountOut.model_validate(account)
 
 

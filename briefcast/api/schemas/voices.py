@@ -33,7 +33,11 @@ def _unique_casefold(values: list[str]) -> list[str]:
 
 
 Word = Text(1, 50)
-Words = Annotated[list[Word], AfterValidator(_unique_casefold)]  # type: ignore[valid-type]
+# The item limit sits inside each alias, before the de-duplication: set on the field, pydantic
+# applied it to the de-duplicated list when the field was optional (a PATCH of 101 copies of
+# one word was accepted against the schema's maxItems 100).
+UseWords = Annotated[list[Word], Field(max_length=50), AfterValidator(_unique_casefold)]  # type: ignore[valid-type]
+AvoidWords = Annotated[list[Word], Field(max_length=100), AfterValidator(_unique_casefold)]  # type: ignore[valid-type]
 Hashtag = Annotated[
     str, Field(json_schema_extra={"pattern": _HASHTAG.pattern}), AfterValidator(_hashtag)
 ]
@@ -50,8 +54,8 @@ class BrandVoiceFields(BaseModel):
 
     tone: Text(1, 500)  # type: ignore[valid-type]
     audience: Text(0, 500) = ""  # type: ignore[valid-type]
-    use_words: Words = Field(default_factory=list, max_length=50)
-    avoid_words: Words = Field(default_factory=list, max_length=100)
+    use_words: UseWords = Field(default_factory=list)
+    avoid_words: AvoidWords = Field(default_factory=list)
     competitors: list[Text(1, 100)] = Field(default_factory=list, max_length=50)  # type: ignore[valid-type]
     emoji_policy: EmojiPolicy = "sparing"
     hashtag_sets: list[Hashtag] = Field(default_factory=list, max_length=30)
@@ -76,8 +80,8 @@ class BrandVoicePatch(PatchModel):
     name: Text(1, 100) | None = None  # type: ignore[valid-type]
     tone: Text(1, 500) | None = None  # type: ignore[valid-type]
     audience: Text(0, 500) | None = None  # type: ignore[valid-type]
-    use_words: Words | None = Field(default=None, max_length=50)
-    avoid_words: Words | None = Field(default=None, max_length=100)
+    use_words: UseWords | None = None
+    avoid_words: AvoidWords | None = None
     competitors: list[Text(1, 100)] | None = Field(default=None, max_length=50)  # type: ignore[valid-type]
     emoji_policy: EmojiPolicy | None = None
     hashtag_sets: list[Hashtag] | None = Field(default=None, max_length=30)

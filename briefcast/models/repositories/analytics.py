@@ -72,17 +72,15 @@ def _stored_value(metrics: Any, name: str) -> ColumnElement[Any]:
     )
 
 
-# Per stored name, the platforms that give it: a post's other names are never read, so the
-# year's groupings skip a third of the JSON lookups.
-_GIVEN_BY: dict[str, tuple[str, ...]] = {
-    name: tuple(p for p, names in measures.METRICS.items() if name in names.values())
-    for name in STORED_NAMES
-}
+def _latest(name: str) -> Any:
+    """The post's `latest_<name>` column: its latest reading's stored metric `name`."""
+    return getattr(Post, f"latest_{name}")
 
 
-def _platform_value(metrics: Any, name: str) -> ColumnElement[Any]:
-    """`_stored_value` of a post's own platform's names; NULL for the others'."""
-    return case((Post.platform.in_(_GIVEN_BY[name]), _stored_value(metrics, name)), else_=null())
+def _whole_number(value: object) -> int | None:
+    """A stored value as the `latest_<name>` columns keep it: whole numbers only, as
+    `measures.normalise` reads them."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _rate(platform: Any, metrics: Any) -> ColumnElement[Any]:
@@ -123,7 +121,6 @@ def grouped_statement(
     reading (`posts.latest_*`). Posts without a collected reading yet count as posts and add
     nothing else. The post grouping is one row per post, newest first, `limit` from `offset`
     (all when `limit` is None); the others ignore both."""
-    metrics = Post.latest_metrics
     rate = Post.latest_engagement_rate
     local = func.timezone(timezone, Post.published_at)
 
@@ -153,7 +150,7 @@ def grouped_statement(
                 literal(1, BigInteger).label("posts"),
                 case((rate.is_not(None), 1), else_=0).label("rated"),
                 rate.label("rate_sum"),
-                *(_platform_value(metrics, name).label(f"m_{name}") for name in STORED_NAMES),
+                *(_latest(name).label(f"m_{name}") for name in STORED_NAMES),
             )
             .select_from(paged)
             .join(Post, Post.id == paged.c.id)
@@ -179,10 +176,7 @@ def grouped_statement(
         func.count(rate).label("rated"),
         func.sum(rate).label("rate_sum"),
         # bigint, not numeric: a Decimal per value costs more than the grouping.
-        *(
-            cast(func.sum(_platform_value(metrics, name)), BigInteger).label(f"m_{name}")
-            for name in STORED_NAMES
-        ),
+        *(cast(func.sum(_latest(name)), BigInteger).label(f"m_{name}") for name in STORED_NAMES),
     )
     stmt = _scoped(
         stmt,
@@ -240,8 +234,9 @@ def record_latest_reading(
     engagement_rate: float | None,
     read_at: datetime,
 ) -> None:
-    """Keep a collected reading on its post unless the post already has a later one (an
-    early snapshot collected late must not replace it)."""
+    """Keep a collected reading on its post, its whole numbers in the `latest_<name>` columns,
+    unless the post already has a later one (an early snapshot collected late must not
+    replace it)."""
     session.execute(
         update(Post)
         .where(
@@ -253,6 +248,7 @@ def record_latest_reading(
             latest_metrics=metrics,
             latest_engagement_rate=engagement_rate,
             latest_read_at=read_at,
+            **{f"latest_{name}": _whole_number(metrics.get(name)) for name in STORED_NAMES},
         )
         .execution_options(synchronize_session=False)
     )
@@ -260,7 +256,8 @@ def record_latest_reading(
 
 def backfill_latest_readings(connection: Connection | Session) -> None:
     """Give every post its latest collected reading from its snapshots (migration 0010), the
-    rate computed in SQL by `_rate`, the same formula as `measures.engagement_rate`."""
+    rate computed in SQL by `_rate`, the same formula as `measures.engagement_rate`. The
+    `latest_<name>` columns come later, from `latest_metrics` (`backfill_latest_values`)."""
     latest = (
         select(
             MetricSnapshot.post_id,
@@ -282,6 +279,20 @@ def backfill_latest_readings(connection: Connection | Session) -> None:
             latest_engagement_rate=_rate(Post.platform, latest.c.metrics),
             latest_read_at=latest.c.collected_at,
         )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def backfill_latest_values(
+    connection: Connection | Session, names: tuple[str, ...] = STORED_NAMES
+) -> None:
+    """Give every post with a kept reading its `latest_<name>` columns from `latest_metrics`
+    (migration 0013, which passes the names that existed then), as `record_latest_reading`
+    writes them."""
+    connection.execute(
+        update(Post)
+        .where(Post.latest_metrics.is_not(None))
+        .values(**{f"latest_{name}": _stored_value(Post.latest_metrics, name) for name in names})
         .execution_options(synchronize_session=False)
     )
 
