@@ -71,6 +71,7 @@ class Post(UUIDPk, Timestamped, Base):
             "ix_posts_organization_published",
             "organization_id",
             "published_at",
+            "id",
             postgresql_include=[
                 "platform",
                 "run_id",

@@ -125,10 +125,11 @@ def grouped_statement(
     local = func.timezone(timezone, Post.published_at)
 
     if grouping == "post":
-        # One post per row, nothing to aggregate. The page is chosen on the cheap columns
-        # first, so a deep page does not read the JSON of every post it skips.
+        # One post per row, nothing to aggregate. The page is chosen on the index first, in
+        # its order (time, then id, both descending), so a deep page walks the index and
+        # reads no post it skips.
         page = _scoped(
-            select(Post.id).order_by(Post.published_at.desc(), Post.id),
+            select(Post.id).order_by(Post.published_at.desc(), Post.id.desc()),
             organization_id=organization_id,
             since=since,
             until=until,
@@ -154,7 +155,7 @@ def grouped_statement(
             )
             .select_from(paged)
             .join(Post, Post.id == paged.c.id)
-            .order_by(Post.published_at.desc(), Post.id)
+            .order_by(Post.published_at.desc(), Post.id.desc())
         )
     keys: list[KeyedColumnElement[Any]]
     if grouping == "day":
