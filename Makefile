@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy briefcast
+	$(BIN)/mypy briefcast tests
 
 test: lint typecheck
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=80

@@ -13,9 +13,9 @@ from sqlalchemy import ColumnElement, func, literal_column, select
 
 from bench._campaigns_mix import Planted
 from briefcast.models.campaigns import CampaignOccurrence, OccurrenceStatus
+from briefcast.models.events import RUN_SUBMITTED
 from briefcast.models.outbox import OutboxMessage
 from briefcast.models.posts import Post
-from briefcast.models.repositories.ingest import RUN_SUBMITTED
 from briefcast.models.runs import Brief, Run
 from briefcast.models.session import worker_session
 from briefcast.pipeline.campaigns import schedule

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 
@@ -62,7 +63,7 @@ class Planted:
 
 
 def _local_start(cursor: datetime, zone: str, age: timedelta, at: str) -> str:
-    day = schedule.to_local(cursor - age, schedule.ZoneInfo(zone)).date()
+    day = schedule.to_local(cursor - age, ZoneInfo(zone)).date()
     return f"{day.isoformat()}T{at}:00"
 
 
@@ -108,7 +109,7 @@ def _document(kind: str, rng: random.Random, cursor: datetime, zone: str, age: t
     elif extra < 0.10:
         doc["until"] = (cursor + timedelta(days=365)).date().isoformat()
     elif extra < 0.15:  # a holiday off: today's date in its zone, so some occurrences skip
-        today = schedule.to_local(cursor, schedule.ZoneInfo(zone)).date()
+        today = schedule.to_local(cursor, ZoneInfo(zone)).date()
         doc["skip_dates"] = [today.isoformat()]
     return doc
 

@@ -49,7 +49,7 @@ from briefcast.stack import Stack
 __all__ = ["E2EConfig", "E2EResult", "Target", "judge", "main", "run"]
 BRIEFS_PATH = "/api/v1/briefs"
 CONCURRENCY = 16
-IG_QUOTA_PER_ACCOUNT = 100  # the Instagram sandbox's default (§2.6, the 2026 figure)
+IG_QUOTA_PER_ACCOUNT = 100  # the Instagram sandbox's default (docs/contracts §2.6, the 2026 figure)
 
 
 def _say(message: str) -> None:

@@ -52,8 +52,9 @@ def _say(message: str) -> None:
 
 
 def serve_sandboxes(argv: list[str]) -> None:
-    """`python -m briefcast.sandbox` with Instagram's 400-containers-per-24-h cap (§2.3)
-    lifted: every post needs a container, and that command has no flag for the cap."""
+    """`python -m briefcast.sandbox` with Instagram's 400-containers-per-24-h cap lifted
+    (docs/contracts §2.3): every post needs a container, and that command has no flag for the
+    cap."""
     from briefcast.sandbox import __main__ as sandbox_main
     from briefcast.sandbox import instagram
 

@@ -2,8 +2,8 @@
 
 Usage: .venv/bin/python -m bench.sentiment [PATH_TO_TSV]
 
-The default data is ../shared/data/sentiment/tweets_ground_truth.tsv relative to the repo root
-(columns id, mean_rating, text; ratings on the -4..+4 scale, see the README next to it).
+The default data is bench/data/sentiment/tweets_ground_truth.tsv (columns id, mean_rating, text;
+ratings on the -4..+4 scale; its README gives the source, licence and reference figures).
 
 Prints Pearson r between `combined` and `mean_rating` (plus stock VADER on the raw text, the
 gate's VADER and TextBlob alone and their plain mean as reference lines), and the three-class
@@ -34,7 +34,7 @@ from briefcast.pipeline.check.sentiment import (  # noqa: E402
     score,
 )
 
-DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "sentiment" / "tweets_ground_truth.tsv"
+DEFAULT_DATA = Path(__file__).resolve().parent / "data" / "sentiment" / "tweets_ground_truth.tsv"
 HUMAN_NEUTRAL_BAND = 0.5
 CLASSES = (-1, 0, 1)
 NAMES = {-1: "negative", 0: "neutral", 1: "positive"}

@@ -22,6 +22,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 import psycopg
@@ -29,6 +30,9 @@ import redis
 import structlog
 
 from briefcast.lifecycle import ProcessRecord, locked_state, stop_processes
+
+if TYPE_CHECKING:
+    from pgserver.postgres_server import PostgresServer  # heavy: imported when embedded
 
 DATABASE = "briefcast"
 # The Redis servers started on this data folder, each with the process that owns it.
@@ -54,7 +58,7 @@ class EmbeddedServices:
     data_dir: Path
     database_url: str = ""
     redis_url: str = ""
-    _pg: object | None = None
+    _pg: PostgresServer | None = None
     _redis: subprocess.Popen[bytes] | None = None
     _redis_record: ProcessRecord | None = None
     _started: list[str] = field(default_factory=list)
@@ -87,10 +91,11 @@ class EmbeddedServices:
                 state["servers"] = kept
 
     def _start_postgres(self) -> None:
-        import pgserver  # heavy import, only when embedded
+        # Heavy import, only when embedded; from its module, which exports it explicitly.
+        from pgserver.postgres_server import get_server
 
         # When run as root, pgserver runs postgres as a dedicated system user.
-        server = pgserver.get_server(self.data_dir / "pg", cleanup_mode="stop")
+        server = get_server(self.data_dir / "pg", cleanup_mode="stop")
         self._pg = server
         admin_uri = server.get_uri()
         with psycopg.connect(admin_uri, autocommit=True) as conn:
@@ -173,7 +178,7 @@ class EmbeddedServices:
                 self._stop_redis()
         finally:
             if self._pg is not None:
-                self._pg.cleanup()  # type: ignore[attr-defined]
+                self._pg.cleanup()
                 self._pg = None
 
 

@@ -57,7 +57,9 @@ def build(out: Path) -> Path:
     pen = ImageDraw.Draw(sheet)
     font = load_font("dejavu-sans", "regular", 14)
     for row, brief in enumerate(briefs):
-        points = [str(p) for p in brief.get("key_points", [])]  # type: ignore[attr-defined]
+        key_points = brief.get("key_points", [])
+        assert isinstance(key_points, list)  # examples/*.json: a list, as the API takes it
+        points = [str(p) for p in key_points]
         color = str(brief.get("brand_color", "#1F4E79"))
         kit = BrandKit(
             primary_color=color,

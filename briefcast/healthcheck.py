@@ -62,7 +62,7 @@ def check_worker(args: list[str]) -> str | None:
     from briefcast.settings import get_settings
 
     # The node name exactly as `celery worker` forms it (celery/bin/worker.py).
-    node = host_format(default_nodename(option(args, "-n", "--hostname")))
+    node = host_format(default_nodename(option(args, "-n", "--hostname") or ""))
     app = Celery(
         "briefcast-healthcheck", broker=celery_broker_url(get_settings()), set_as_current=False
     )
@@ -70,7 +70,7 @@ def check_worker(args: list[str]) -> str | None:
         replies = app.control.ping(destination=[node], timeout=PING_TIMEOUT_S)
     finally:
         app.close()
-    if not any(node in reply for reply in replies):
+    if not any(node in reply for reply in replies or []):  # None only without a reply
         return f"{node} did not answer a ping within {PING_TIMEOUT_S:g} s"
     return None
 

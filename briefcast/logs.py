@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
@@ -68,18 +68,22 @@ def _redact_record(record: logging.LogRecord) -> None:
         record.stack_info = scrub_text(record.stack_info, _known)
 
 
-def _redacting_factory(previous: Callable[..., logging.LogRecord]) -> Callable[..., Any]:
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
+class _RedactingFactory:
+    """A log record factory that redacts what `previous` makes (installed once)."""
+
+    briefcast_redacting = True
+
+    def __init__(self, previous: Callable[..., logging.LogRecord]) -> None:
+        self.previous = previous
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.previous(*args, **kwargs)
         try:
             _redact_record(record)
         except Exception:  # logging must never fail because of redaction, nor leak
             record.msg, record.args = "<log record withheld: it could not be redacted>", ()
             record.exc_info, record.exc_text, record.stack_info = None, None, None
         return record
-
-    factory.briefcast_redacting = True  # type: ignore[attr-defined]
-    return factory
 
 
 def _settings_secrets() -> tuple[str, ...]:
@@ -100,16 +104,16 @@ def _settings_secrets() -> tuple[str, ...]:
     return tuple(v.get_secret_value() for v in values if v is not None)
 
 
-class _StdoutHandler(logging.StreamHandler):
+class _StdoutHandler(logging.StreamHandler[TextIO]):
     """Writes to whatever `sys.stdout` is when a record comes, as structlog's lines do (like
     the standard library's last-resort handler does for stderr), never to a replaced one."""
 
     @property
-    def stream(self) -> Any:
+    def stream(self) -> TextIO:
         return sys.stdout
 
     @stream.setter
-    def stream(self, _: Any) -> None:
+    def stream(self, _: TextIO) -> None:
         pass
 
 
@@ -185,7 +189,7 @@ def configure_logging() -> None:
     for name in _OWN_HANDLER_LOGGERS:
         format_handlers(logging.getLogger(name))
     if not getattr(logging.getLogRecordFactory(), "briefcast_redacting", False):
-        logging.setLogRecordFactory(_redacting_factory(logging.getLogRecordFactory()))
+        logging.setLogRecordFactory(_RedactingFactory(logging.getLogRecordFactory()))
     # At INFO httpx logs every platform and model request (tens per brief) with its full URL.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)

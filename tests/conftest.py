@@ -3,6 +3,11 @@ BROKER_URL (amqp://…) Celery's messages, and the in-process worker, go through
 
 The suite owns the database it is given: it resets the schema once per session and
 truncates every table before each test that touches it.
+
+Under `pytest -n N` (pytest-xdist) each worker owns services of its own: the database
+`<name>_gwN` beside the one named (created when missing) and an embedded Redis, since the
+product's Redis databases are fixed numbers that two workers would flush under each other.
+RabbitMQ's queues cannot be split that way: with BROKER_URL the suite refuses `-n`.
 """
 
 from __future__ import annotations
@@ -10,20 +15,16 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-# The suite posts far more briefs, uploads and reads from one address and one user than the
-# product's rate limits allow; tests/integration/test_api_edge.py checks the real defaults.
-TEST_LIMITS = {
-    "RATE_LIMIT_CONTENT": "1000000/minute",
-    "RATE_LIMIT_IMAGES": "1000000/minute",
-    "RATE_LIMIT_PUBLISHING": "1000000/minute",
-    "RATE_LIMIT_ANALYTICS": "1000000/minute",
-    "BRIEFS_PER_ORG_PER_DAY": "100000000",
-}
+from tests.live import ROOT, TEST_LIMITS, ApiAs, Live
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 @pytest.fixture(scope="session")
@@ -33,10 +34,16 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     embedded = None
     database_url = os.environ.get("DATABASE_URL")
     redis_url = os.environ.get("REDIS_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, … under `pytest -n N`
     if database_url and redis_url:
         _refuse_unless_test_database(database_url)
+        if worker:
+            database_url = _database_of_its_own(database_url, worker)
+            embedded = EmbeddedServices(ROOT / ".data" / f"test-services-{worker}")
+            redis_url = embedded.start(postgres=False).redis_url
     else:
-        embedded = EmbeddedServices(ROOT / ".data" / "test-services").start()
+        folder = f"test-services-{worker}" if worker else "test-services"
+        embedded = EmbeddedServices(ROOT / ".data" / folder).start()
         database_url, redis_url = embedded.database_url, embedded.redis_url
     # Settings read the environment; every process-wide cache is reset to match.
     os.environ.update(
@@ -49,7 +56,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     _reset_caches()
     _reset_database(database_url)
     _flush_redis(redis_url)
-    broker_url = _reset_broker_queues()
+    broker_url = _reset_broker_queues(worker)
     try:
         yield {"database_url": database_url, "redis_url": redis_url, "broker_url": broker_url}
     finally:
@@ -71,6 +78,21 @@ def _refuse_unless_test_database(database_url: str) -> None:
             f"the suite drops the schema of the database it is given; {name!r} does not look "
             "like a test database (its name must contain 'test')"
         )
+
+
+def _database_of_its_own(database_url: str, worker: str) -> str:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from briefcast.models.session import sync_url
+
+    url = make_url(sync_url(database_url))
+    name = f"{url.database}_{worker}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(database_url).set(database=name).render_as_string(hide_password=False)
 
 
 def _reset_caches() -> None:
@@ -107,7 +129,7 @@ def _flush_redis(redis_url: str, dbs: tuple[int, ...] = (0, 1, 2)) -> None:
         client.close()
 
 
-def _reset_broker_queues() -> str:
+def _reset_broker_queues(worker: str) -> str:
     """The broker's URL. With BROKER_URL (RabbitMQ), the suite owns its virtual host's queues,
     as it owns Redis db 1 otherwise: tasks a previous session left there would run in this one."""
     from briefcast.pipeline.broker import delete_queues, is_amqp
@@ -116,6 +138,8 @@ def _reset_broker_queues() -> str:
 
     broker_url: str = app.conf.broker_url
     if is_amqp(broker_url):
+        if worker:
+            raise pytest.UsageError("with BROKER_URL the workers of -n would share its queues")
         delete_queues(broker_url, [q.value for q in TaskQueue])
     return broker_url
 
@@ -146,30 +170,7 @@ def db(services: dict[str, str]) -> Iterator[None]:
     yield
 
 
-class Live:
-    """The live parts of a test stack: sandboxes, the API on a real port, an in-process worker."""
-
-    def __init__(self, api_url: str, instagram_url: str, linkedin_url: str, openai_url: str):
-        self.api_url = api_url
-        self.instagram_url = instagram_url
-        self.linkedin_url = linkedin_url
-        self.openai_url = openai_url
-
-    def sandbox_posts(self, platform: str) -> list[dict[str, object]]:
-        import httpx
-
-        base = self.instagram_url if platform == "instagram" else self.linkedin_url
-        posts: list[dict[str, object]] = httpx.get(f"{base}/_sandbox/posts").json()
-        return posts
-
-    def reset_sandboxes(self) -> None:
-        import httpx
-
-        for base in (self.instagram_url, self.linkedin_url, self.openai_url):
-            httpx.post(f"{base}/_sandbox/reset").raise_for_status()
-
-
-def _serve_api() -> tuple[object, str]:
+def _serve_api() -> tuple[uvicorn.Server, str]:
     import threading
     import time
 
@@ -195,7 +196,7 @@ def _serve_api() -> tuple[object, str]:
 
 @pytest.fixture(scope="session")
 def live(services: dict[str, str]) -> Iterator[Live]:
-    from celery._state import _set_task_join_will_block
+    from celery._state import _set_task_join_will_block  # type: ignore[attr-defined]  # private, unstubbed
     from celery.contrib.testing.worker import start_worker
 
     from briefcast.pipeline.celery_app import app
@@ -226,9 +227,24 @@ def live(services: dict[str, str]) -> Iterator[Live]:
         # must not subscribe this process to its result (start_worker turns that back on).
         _set_task_join_will_block(True)
         yield Live(api_url, ig.base_url, li.base_url, oa.base_url)
-    server.should_exit = True  # type: ignore[attr-defined]
+    server.should_exit = True
     for sandbox in (ig, li, oa):
         sandbox.stop()
+
+
+@pytest.fixture
+def client(live: Live, org_token: str) -> Iterator[httpx.Client]:
+    """The API as the test organization, with fresh sandboxes."""
+    live.reset_sandboxes()
+    with live.api_client(org_token) as http:
+        yield http
+
+
+@pytest.fixture
+def api_as(live: Live) -> Iterator[ApiAs]:
+    """Opens a client of the API as the holder of a token; every one is closed at teardown."""
+    with ExitStack() as opened:
+        yield lambda token: opened.enter_context(live.api_client(token))
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from briefcast.api.routes.uploads import UPLOAD_PATHS
 from briefcast.logs import configure_logging
 from briefcast.models.session import api_sessionmaker, create_api_engine
 from briefcast.pipeline.celery_app import app as celery_app
+from briefcast.pipeline.render.storage import MEDIA_PATH
 from briefcast.settings import get_settings
 
 # Request bodies allowed the larger limit: images, and campaigns' bulk items.
@@ -98,5 +99,5 @@ def create_app() -> FastAPI:
     settings.media_root.mkdir(parents=True, exist_ok=True)
     # Rendered images and uploads at stable, content-addressed URLs (what the Instagram
     # sandbox fetches); nothing else under the media root is served.
-    app.mount("/media", MediaFiles(directory=settings.media_root), name="media")
+    app.mount(MEDIA_PATH, MediaFiles(directory=settings.media_root), name="media")
     return app

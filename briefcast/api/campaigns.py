@@ -1,7 +1,8 @@
 """Campaigns for the API: check what is sent, build the rows, place occurrences in time.
 
-Every write runs in the caller's transaction and adds a `campaign.changed` outbox row, which
-the route relays after its commit so the materializer looks at the campaign at once. The
+Every write runs in the request's transaction and adds a `campaign.changed` outbox row, relayed
+once that transaction commits (`api.deps.get_session`) so the materializer looks at the
+campaign at once. The
 materializer owns `materialized_through` (its cursor): nothing here moves it, so an edit
 changes only occurrences that have no row yet.
 """
@@ -18,10 +19,12 @@ from zoneinfo import ZoneInfo
 
 import anyio
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from briefcast.api import schedule_worker
 from briefcast.api.errors import ApiError
+from briefcast.api.intake import unknown_organization
 from briefcast.api.schemas.briefs import BriefIn
 from briefcast.api.schemas.campaigns import (
     BriefTemplateIn,
@@ -40,7 +43,10 @@ from briefcast.api.schemas.campaigns import (
     SlotsIn,
 )
 from briefcast.models.campaigns import Campaign, CampaignStatus, ContentMode
+from briefcast.models.events import CAMPAIGN_CHANGED, campaign_event_payload
 from briefcast.models.repositories import campaigns as repo
+from briefcast.models.repositories import media as media_repo
+from briefcast.models.repositories import outbox as outbox_repo
 from briefcast.models.repositories import voices
 from briefcast.pipeline.campaigns import schedule
 from briefcast.pipeline.campaigns.content import brief_fields
@@ -56,20 +62,11 @@ PAST = 50
 # dateutil scan up to the year 9999: seconds of CPU. Expansions run in a thread, and a
 # schedule that takes longer than this is refused rather than holding the request.
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Changed:
-    """A campaign written in the caller's transaction, and the outbox row to relay after the
-    commit (None: the materializer need not look)."""
-
-    campaign: Campaign
-    outbox_id: int | None
+_FOREIGN_KEY_VIOLATION = "23503"  # SQLSTATE
 
 
 @dataclass(frozen=True)
 class ItemsResult:
-    changed: Changed | None  # None: nothing was stored
     added: int
     slots: list[datetime]  # slot queues: the new items' slots, in the campaign's zone
     rejected: list[dict[str, Any]]
@@ -83,6 +80,21 @@ def name_taken(name: str) -> ApiError:
     return ApiError(
         409, "campaign_name_taken", f"A campaign named {name!r} already exists.", {"name": name}
     )
+
+
+def _conflict(exc: IntegrityError, name: str) -> ApiError:
+    """What an IntegrityError on a campaign's insert or rename was: a name taken in between
+    (the unique key), or an organization that does not exist (the foreign key)."""
+    if getattr(exc.orig, "sqlstate", None) == _FOREIGN_KEY_VIOLATION:
+        return unknown_organization()
+    return name_taken(name)
+
+
+async def _changed(session: AsyncSession, campaign: Campaign) -> Campaign:
+    """Ask the materializer to look at the campaign now, once the request commits."""
+    payload = campaign_event_payload(campaign.id)
+    await outbox_repo.add_to_relay(session, CAMPAIGN_CHANGED, payload)
+    return campaign
 
 
 async def load(
@@ -100,7 +112,7 @@ async def load(
 
 async def create(
     session: AsyncSession, org_id: uuid.UUID, body: CampaignIn, now: datetime
-) -> Changed:
+) -> Campaign:
     if await repo.name_taken(session, org_id, body.name):
         raise name_taken(body.name)
     template = body.template.model_dump(mode="json", exclude_unset=True)
@@ -142,10 +154,12 @@ async def create(
         updated_at=None,
     )
     _set_content(campaign, body.content)
-    repo.add(session, campaign)
-    await session.flush()
+    try:
+        await repo.add(session, campaign)
+    except IntegrityError as exc:
+        raise _conflict(exc, body.name) from exc
     await repo.append_items(session, campaign.id, contents, slots)
-    return Changed(campaign, await repo.add_changed_event(session, campaign.id))
+    return await _changed(session, campaign)
 
 
 async def update(
@@ -154,7 +168,7 @@ async def update(
     campaign_id: uuid.UUID,
     patch: CampaignPatch,
     now: datetime,
-) -> Changed:
+) -> Campaign:
     campaign = await load(session, org_id, campaign_id, lock=True)
     given = patch.model_fields_set
     if nulls := sorted(k for k in given if getattr(patch, k) is None):
@@ -162,7 +176,10 @@ async def update(
     if patch.name is not None and patch.name != campaign.name:
         if await repo.name_taken(session, org_id, patch.name, other_than=campaign.id):
             raise name_taken(patch.name)
-        campaign.name = patch.name
+        try:
+            await repo.rename(session, campaign, patch.name)
+        except IntegrityError as exc:
+            raise _conflict(exc, patch.name) from exc
     timezone = patch.timezone or campaign.timezone
     document = patch.schedule.document() if patch.schedule else campaign.schedule
     sched = _parse(document, timezone)
@@ -189,30 +206,30 @@ async def update(
     if rescheduled:
         await _reschedule(session, campaign, old, sched, now)
     campaign.updated_at = now
-    return Changed(campaign, await repo.add_changed_event(session, campaign.id))
+    return await _changed(session, campaign)
 
 
 async def pause(
     session: AsyncSession, org_id: uuid.UUID, campaign_id: uuid.UUID, now: datetime
-) -> Changed:
+) -> Campaign:
     """The materializer passes over a paused campaign; nothing to tell it."""
     campaign = await load(session, org_id, campaign_id, lock=True)
     _refuse_completed(campaign)
     if campaign.status != CampaignStatus.PAUSED:
         campaign.status = CampaignStatus.PAUSED
         campaign.updated_at = now
-    return Changed(campaign, None)
+    return campaign
 
 
 async def resume(
     session: AsyncSession, org_id: uuid.UUID, campaign_id: uuid.UUID, now: datetime
-) -> Changed:
+) -> Campaign:
     """Active again; occurrences that fell while paused are recorded as skipped, never fired
     in a burst. An active campaign is left as it is."""
     campaign = await load(session, org_id, campaign_id, lock=True)
     _refuse_completed(campaign)
     if campaign.status != CampaignStatus.PAUSED:
-        return Changed(campaign, None)
+        return campaign
     campaign.status = CampaignStatus.ACTIVE
     campaign.paused_until = now
     sched = _parse(campaign.schedule, campaign.timezone, campaign.schedule_anchor)
@@ -221,7 +238,7 @@ async def resume(
     if campaign.next_due_at is None and isinstance(sched, schedule.Recurrence):
         campaign.status = CampaignStatus.COMPLETED
     campaign.updated_at = now
-    return Changed(campaign, await repo.add_changed_event(session, campaign.id))
+    return await _changed(session, campaign)
 
 
 async def add_items(
@@ -240,7 +257,7 @@ async def add_items(
     if rejected and on_error == "reject":
         raise invalid_items(rows)
     if not contents:
-        return ItemsResult(None, 0, [], rejected)
+        return ItemsResult(0, [], rejected)
     sched = _parse(campaign.schedule, campaign.timezone)
     slots: list[datetime | None] = [None] * len(contents)
     if isinstance(sched, schedule.SlotQueue):
@@ -255,10 +272,10 @@ async def add_items(
             campaign.next_due_at = taken[0]
     await repo.append_items(session, campaign.id, contents, slots)
     campaign.updated_at = now
-    changed = Changed(campaign, await repo.add_changed_event(session, campaign.id))
+    await _changed(session, campaign)
     zone = ZoneInfo(campaign.timezone)
     local = [s.astimezone(zone) for s in slots if s is not None]
-    return ItemsResult(changed, len(contents), local, rejected)
+    return ItemsResult(len(contents), local, rejected)
 
 
 async def _reschedule(
@@ -406,7 +423,7 @@ async def _checked_items(
     uploads = {
         i: uuid.UUID(c["photo_upload_id"]) for i, c in contents.items() if c.get("photo_upload_id")
     }
-    owned = await repo.owned_uploads(session, org_id, list(uploads.values()))
+    owned = await media_repo.owned(session, org_id, list(uploads.values()))
     for i, upload_id in uploads.items():
         if upload_id not in owned:
             rows[i].errors = [_unknown_upload()]
@@ -446,7 +463,7 @@ async def _check_template_refs(
             "The template names a brand voice this organization does not have.",
             {"brand_voice_id": str(voice_id)},
         )  # fmt: skip
-    if upload_id is not None and not await repo.owned_uploads(session, org_id, [upload_id]):
+    if upload_id is not None and not await media_repo.owned(session, org_id, [upload_id]):
         raise ApiError(
             422, "unknown_upload",
             "The template names a photo upload this organization does not have.",
@@ -498,7 +515,7 @@ async def _check_overrides(
         return
     bad = await expand(_override_problems, sched, spec, template)
     named = {at: o.photo_upload_id for at, o in spec.overrides.items() if o.photo_upload_id}
-    owned = await repo.owned_uploads(session, org_id, list(named.values()))
+    owned = await media_repo.owned(session, org_id, list(named.values()))
     for at, upload_id in named.items():
         if upload_id not in owned:
             bad.setdefault(at, []).append(_unknown_upload())

@@ -23,7 +23,7 @@ from briefcast.api.relay import OutboxRelay
 from briefcast.api.request_id import current_request_id
 from briefcast.api.schemas import BriefIn
 from briefcast.api.schemas.briefs import BEST
-from briefcast.models.repositories import ingest, voices
+from briefcast.models.repositories import briefs, media, tenancy, voices
 from briefcast.models.session import autocommit_connection
 from briefcast.models.tenancy import BrandVoice
 from briefcast.pipeline.campaigns.content import DEFAULT_COLOR
@@ -36,7 +36,7 @@ class Intake:
     status: str
     replayed: bool
     # The committed outbox row to relay (None for a replay).
-    event: ingest.AcceptedRun | None = None
+    event: briefs.AcceptedRun | None = None
 
 
 def request_hash(body: BriefIn) -> str:
@@ -85,15 +85,15 @@ async def submit_brief(
         if (
             names_rows
             and idempotency_key
-            and (found := await ingest.find_keyed_run(conn, org_id, idempotency_key))
+            and (found := await briefs.find_keyed_run(conn, org_id, idempotency_key))
         ):
             return _replay(found, idempotency_key, digest)
         voice = await _tenant_checks(conn, org_id, body) if names_rows else None
         new = _new_brief(org_id, body, voice, idempotency_key, digest)
         for _ in range(2):
             try:
-                accepted = await ingest.accept_brief(conn, new, request_id)
-            except ingest.UnknownOrganizationError as exc:
+                accepted = await briefs.accept(conn, new, request_id)
+            except briefs.UnknownOrganizationError as exc:
                 raise unknown_organization() from exc
             if accepted is not None:
                 return Intake(
@@ -105,7 +105,7 @@ async def submit_brief(
                 )
             # Only a taken Idempotency-Key inserts nothing; its brief is committed by now.
             assert idempotency_key is not None
-            if found := await ingest.find_keyed_run(conn, org_id, idempotency_key):
+            if found := await briefs.find_keyed_run(conn, org_id, idempotency_key):
                 return _replay(found, idempotency_key, digest)
             # Deleted in between (its organization's data was purged): insert again.
     raise ApiError(
@@ -113,7 +113,7 @@ async def submit_brief(
     )
 
 
-def _replay(found: ingest.KeyedRun, key: str, digest: str) -> Intake:
+def _replay(found: briefs.KeyedRun, key: str, digest: str) -> Intake:
     if found.request_hash != digest:
         raise ApiError(
             422,
@@ -137,7 +137,7 @@ async def _tenant_checks(
         finally:
             await session.close()
         if voice is None:
-            if not await ingest.organization_exists(conn, org_id):
+            if not await tenancy.exists(conn, org_id):
                 raise unknown_organization()
             raise ApiError(
                 422,
@@ -146,9 +146,9 @@ async def _tenant_checks(
                 {"brand_voice_id": str(body.brand_voice_id)},
             )
     if body.photo_upload_id is not None:
-        owner = await ingest.upload_owner(conn, body.photo_upload_id)
+        owner = await media.owner(conn, body.photo_upload_id)
         if owner != org_id:
-            if not await ingest.organization_exists(conn, org_id):
+            if not await tenancy.exists(conn, org_id):
                 raise unknown_organization()
             raise ApiError(
                 422,
@@ -165,12 +165,12 @@ def _new_brief(
     voice: BrandVoice | None,
     idempotency_key: str | None,
     digest: str,
-) -> ingest.NewBrief:
+) -> briefs.NewBrief:
     # The brief's own words win; the brand voice fills in what the brief left out.
     given = body.model_fields_set
     at = body.publish_at
     color: Any = body.brand_color or (voice and voice.primary_color) or DEFAULT_COLOR
-    return ingest.NewBrief(
+    return briefs.NewBrief(
         id=uuid.uuid4(),
         organization_id=org_id,
         brand_voice_id=body.brand_voice_id,

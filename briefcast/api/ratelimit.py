@@ -122,7 +122,7 @@ Counter = tuple[str, int, int]  # key, limit, window in ms
 class RateLimiter:
     """The counting, on the API process's Redis client (db 0). One per process."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis[bytes]) -> None:
         self._script = redis.register_script(_ADMIT)
         self._resting_until = 0.0
 

@@ -26,14 +26,14 @@ import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from celery import Celery
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from briefcast.models.repositories import ingest
+from briefcast.models.repositories import outbox as outbox_repo
+from briefcast.models.repositories.outbox import OutboxEvent
 from briefcast.models.session import autocommit_connection
 from briefcast.pipeline.outbox import service as outbox
 
@@ -42,13 +42,6 @@ log = structlog.get_logger(__name__)
 MAX_BATCH = 200
 # Rows waiting beyond this are left to the sweep (Redis is down or far behind).
 MAX_PENDING = 20_000
-
-
-@dataclass(frozen=True)
-class OutboxEvent:
-    outbox_id: int
-    topic: str
-    payload: Mapping[str, Any]
 
 
 def send_batch(app: Celery, events: Sequence[OutboxEvent]) -> list[int]:
@@ -152,7 +145,7 @@ class OutboxRelay:
         self.sent += len(sent)
         try:
             async with autocommit_connection(self.engine) as conn:
-                self.marked += await ingest.mark_outbox_sent(conn, sent)
+                self.marked += await outbox_repo.mark_sent(conn, sent)
         except Exception:
             # Sent but not marked: the sweep sends these once more (tasks are idempotent).
             log.warning("relay.mark_failed", rows=len(sent), exc_info=True)

@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from functools import cache
 from typing import Any
 
-from fastapi import Depends
 from fastapi.params import Depends as DependsParam
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
@@ -46,7 +45,8 @@ def _role_check(role: Role) -> RoleCheck:
 def require_role(role: Role | str) -> DependsParam:
     """The dependency for a route decorator's `dependencies=[…]`: 403 `forbidden_role`
     unless the token's role is `role` or above."""
-    return Depends(_role_check(Role(role)))
+    # What `fastapi.Depends()` builds; that helper is typed `-> Any` for use as a default.
+    return DependsParam(_role_check(Role(role)))
 
 
 EDITOR = require_role(Role.EDITOR)

@@ -28,8 +28,7 @@ import logging
 import socket
 import sys
 
-from uvicorn.config import Config
-from uvicorn.main import STARTUP_FAILURE
+from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn.main import main as uvicorn_main
 from uvicorn.server import Server
 
@@ -101,6 +100,7 @@ async def _startup_on_own_socket(self: Server, sockets: list[socket.socket] | No
 
 
 def install() -> None:
+    # Replacing uvicorn's own methods is the fix (see above); mypy refuses method assignment.
     Config.bind_socket = _bind_for_workers  # type: ignore[method-assign]
     Server.startup = _startup_on_own_socket  # type: ignore[method-assign]
 

@@ -286,7 +286,7 @@ def enable_chaos(stack: Stack, config: ChaosConfig) -> None:
             "seed": config.seed + offset,
         }
         if platform == "linkedin":
-            # The adapter holds a LinkedIn 429 for Retry-After, else 300 s (§3.8 documents no
+            # The adapter holds a LinkedIn 429 for Retry-After, else 300 s (docs/contracts §3.8: no
             # header): a drill sends one so held posts come back in a second.
             spec["retry_after_s"] = 1
         _sandbox(stack, platform, "POST", "chaos", json=spec, timeout=5)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -136,6 +136,11 @@ def reset_worker_engine() -> None:
         pid, engine = _worker_engine
         engine.dispose(close=pid == os.getpid())
     _worker_engine = None
+
+
+# What a stage service opens its own short transactions with (`worker_session` in the
+# workers), so that no platform or model call sits inside one.
+SessionScope = Callable[[], AbstractContextManager[Session]]
 
 
 @contextmanager

@@ -64,7 +64,7 @@ def queue_wait_s(sent_at: float, eta: str | None, now: float) -> float:
 
 
 @task_prerun.connect
-def _task_started(task_id: str, task: Task, **_: Any) -> None:
+def _task_started(task_id: str, task: Task[Any, Any], **_: Any) -> None:
     now = time.time()
     _started[task_id] = time.perf_counter()
     sent_at = task.request.get(SENT_AT_HEADER)
@@ -76,7 +76,7 @@ def _task_started(task_id: str, task: Task, **_: Any) -> None:
 
 
 @task_postrun.connect
-def _task_ended(task_id: str, task: Task, state: str | None = None, **_: Any) -> None:
+def _task_ended(task_id: str, task: Task[Any, Any], state: str | None = None, **_: Any) -> None:
     started = _started.pop(task_id, None)
     if started is not None:
         TASK_RUNTIME_SECONDS.labels(task.name).observe(time.perf_counter() - started)
@@ -84,14 +84,14 @@ def _task_ended(task_id: str, task: Task, state: str | None = None, **_: Any) ->
 
 
 @task_retry.connect
-def _task_retried(sender: Task | None = None, **_: Any) -> None:
+def _task_retried(sender: Task[Any, Any] | None = None, **_: Any) -> None:
     if sender is not None:
         TASK_RETRIES.labels(sender.name).inc()
 
 
 @task_failure.connect
 def _task_failed(
-    sender: Task | None = None, exception: BaseException | None = None, **_: Any
+    sender: Task[Any, Any] | None = None, exception: BaseException | None = None, **_: Any
 ) -> None:
     if sender is not None:
         TASK_FAILURES.labels(sender.name, type(exception).__name__).inc()

@@ -50,7 +50,7 @@ def process_registry() -> CollectorRegistry:
     if multiproc_dir() is None:
         return REGISTRY
     registry = CollectorRegistry(auto_describe=True)
-    MultiProcessCollector(registry)
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # unannotated upstream
     return registry
 
 

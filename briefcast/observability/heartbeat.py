@@ -26,7 +26,7 @@ _MIN_INTERVAL_S = 1.0
 
 
 class Heartbeat:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis[bytes]) -> None:
         self.client = client
         self._last = 0.0
         self._lock = threading.Lock()

@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from briefcast.migrate import alembic_config
-from briefcast.models.repositories import ingest, schema
+from briefcast.models.repositories import health, schema
 from briefcast.observability import heartbeat
 from briefcast.pipeline.queues import TaskQueue
 
@@ -97,17 +97,17 @@ async def _migrations(session: AsyncSession) -> str:
     return f"at {', '.join(sorted(applied)) or 'none'}, head is {', '.join(sorted(head))}"
 
 
-async def _beat(redis: Redis) -> str:
+async def _beat(redis: Redis[bytes]) -> str:
     if await redis.exists(heartbeat.KEY):
         return OK
     return f"no heartbeat from beat in the last {heartbeat.TTL_S} s"
 
 
-async def check(session: AsyncSession, redis: Redis, app: Celery) -> dict[str, str]:
+async def check(session: AsyncSession, redis: Redis[bytes], app: Celery) -> dict[str, str]:
     """Every check by name: "ok", or what is wrong."""
 
     async def postgresql() -> str:
-        await ingest.ping(session)
+        await health.ping(session)
         return OK
 
     async def redis_ping() -> str:

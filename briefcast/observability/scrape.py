@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
+import amqp
 import redis
 import structlog
 from kombu.transport.redis import Channel
@@ -71,10 +72,17 @@ def priority_list_keys(queue: str) -> list[tuple[int, str]]:
 
 
 @lru_cache(maxsize=4)
-def _redis_broker(url: str) -> redis.Redis:
+def _redis_broker(url: str) -> redis.Redis[bytes]:
     return redis.Redis.from_url(
         url, socket_timeout=SOURCE_TIMEOUT_S, socket_connect_timeout=SOURCE_TIMEOUT_S
     )
+
+
+def _message_count(channel: amqp.Channel, queue: str) -> int:
+    declared = channel.queue_declare(queue, passive=True)
+    assert declared is not None  # None only with nowait
+    _, message_count, _ = declared
+    return message_count
 
 
 def queue_depths() -> dict[tuple[str, str], int] | None:
@@ -87,10 +95,9 @@ def queue_depths() -> dict[tuple[str, str], int] | None:
     if is_amqp(url):
         with celery_app.connection_for_read() as connection:
             channel = connection.default_channel
-            return {
-                (q.value, "all"): channel.queue_declare(q.value, passive=True).message_count
-                for q in TaskQueue
-            }
+            # kombu types it as the transports' common base; an amqp:// broker's is py-amqp's.
+            assert isinstance(channel, amqp.Channel)
+            return {(q.value, "all"): _message_count(channel, q.value) for q in TaskQueue}
     if not url.startswith(("redis://", "rediss://")):
         return None
     keys = [(q.value, step, key) for q in TaskQueue for step, key in priority_list_keys(q.value)]

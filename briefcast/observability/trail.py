@@ -42,7 +42,7 @@ def trail_headers(source: Mapping[str, Any]) -> dict[str, str]:
 
 
 @task_prerun.connect
-def bind_task(task_id: str, task: Task, **_: Any) -> None:
+def bind_task(task_id: str, task: Task[Any, Any], **_: Any) -> None:
     request = task.request
     fields: dict[str, Any] = {"task_id": task_id, "task_name": task.name}
     for key in TRAIL_FIELDS:
@@ -53,7 +53,7 @@ def bind_task(task_id: str, task: Task, **_: Any) -> None:
 
 
 @task_postrun.connect
-def unbind_task(task_id: str, task: Task, state: str | None = None, **_: Any) -> None:
+def unbind_task(task_id: str, task: Task[Any, Any], state: str | None = None, **_: Any) -> None:
     entry = _running.pop(task_id, None)
     if entry is None:
         return

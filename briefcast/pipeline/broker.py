@@ -44,9 +44,9 @@ def delete_queues(broker_url: str, names: Iterable[str]) -> None:
     arguments (`x-max-priority`), where a purged queue would keep its old ones and refuse a
     declaration that differs (PRECONDITION_FAILED).
     """
-    from kombu import Connection
+    from kombu import Connection, Queue
 
     with Connection(broker_url, connect_timeout=10) as connection:
         channel = connection.default_channel
         for name in names:
-            channel.queue_delete(name)
+            Queue(name, channel=channel).delete()

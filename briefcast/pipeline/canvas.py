@@ -36,7 +36,7 @@ def build_run_canvas(
 ) -> Signature:
     from briefcast.pipeline import tasks  # tasks import this module to start runs
 
-    def opts(task: Task) -> dict[str, Any]:
+    def opts(task: Task[Any, Any]) -> dict[str, Any]:
         return _options(task, priority, campaign, trail)
 
     return chain(
@@ -65,7 +65,10 @@ def build_render_canvas(
 
 
 def _options(
-    task: Task, priority: int, campaign: str | None, trail: Mapping[str, str] | None = None
+    task: Task[Any, Any],
+    priority: int,
+    campaign: str | None,
+    trail: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     options: dict[str, Any] = {"priority": priority}
     if trail:

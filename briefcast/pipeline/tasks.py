@@ -6,12 +6,11 @@ Every task is idempotent (each service checks the state it expects before acting
 
 from __future__ import annotations
 
-import random
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import openai
 import psycopg  # noqa: F401 - see below
@@ -23,13 +22,15 @@ from sqlalchemy.orm import Session
 
 from briefcast.models.posts import Post
 from briefcast.models.repositories import campaigns as campaigns_repo
-from briefcast.models.repositories import pipeline as repo
+from briefcast.models.repositories import posts as posts_repo
+from briefcast.models.repositories import runs as runs_repo
 from briefcast.models.repositories import trail as trail_repo
 from briefcast.models.runs import RunStatus, StageOutcome
 from briefcast.models.session import worker_session
 from briefcast.pipeline import fairness
 from briefcast.pipeline.adapters.publisher import Publisher
 from briefcast.pipeline.analytics import service as analytics
+from briefcast.pipeline.backoff import backoff_s
 from briefcast.pipeline.campaigns import materialize as campaigns
 from briefcast.pipeline.canvas import build_render_canvas, build_run_canvas
 from briefcast.pipeline.celery_app import app
@@ -43,7 +44,7 @@ from briefcast.pipeline.publish import service as publish
 from briefcast.pipeline.publish.registry import account_publisher, publisher_for_org
 from briefcast.pipeline.render import service as render
 from briefcast.pipeline.render.safe_fetch import AllowList
-from briefcast.pipeline.render.storage import LocalMediaStore
+from briefcast.pipeline.render.storage import LocalMediaStore, media_url
 from briefcast.pipeline.schedule import service as schedule
 from briefcast.redaction import scrub_text
 from briefcast.settings import get_settings
@@ -68,30 +69,32 @@ STAGE_RETRIES = 3
 
 
 def _is_transient(exc: Exception) -> bool:
-    # A spent quota is a 429 too, but waiting will not refill it (reference §1.7).
+    # A spent quota is a 429 too, but waiting will not refill it (docs/contracts §1.7).
     if isinstance(exc, openai.RateLimitError) and exc.code == "insufficient_quota":
         return False
     return isinstance(exc, TRANSIENT_ERRORS)
 
 
 @contextmanager
-def _stage(task: Task, run_id: uuid.UUID, stage: str, subject: str = "run") -> Iterator[None]:
+def _stage(
+    task: Task[Any, Any], run_id: uuid.UUID, stage: str, subject: str = "run"
+) -> Iterator[None]:
     """Retry a transient failure with backoff; otherwise leave the run visibly failed."""
     try:
         yield
     except Exception as exc:
         if _is_transient(exc) and task.request.retries < STAGE_RETRIES:
-            countdown = 2**task.request.retries * random.uniform(1.0, 2.0)  # noqa: S311
+            countdown = backoff_s(task.request.retries, jitter=(1.0, 2.0))
             log.warning("stage.retry", run_id=str(run_id), stage=stage, error=repr(exc))
             raise task.retry(exc=exc, countdown=countdown) from exc
         # Stored and shown by the API: an exception's text may name a URL with a credential.
         reason = scrub_text(f"{stage} failed: {type(exc).__name__}: {exc}")
         log.exception("stage.failed", run_id=str(run_id), stage=stage)
         with worker_session() as session:
-            repo.finish_stage(
+            runs_repo.finish_stage(
                 session, run_id, stage, StageOutcome.FAILED, {"error": reason}, subject
             )
-            repo.set_run_status(session, run_id, RunStatus.FAILED, reason)
+            runs_repo.set_status(session, run_id, RunStatus.FAILED, reason)
         raise
 
 
@@ -120,7 +123,7 @@ def _canvas_options(
     """The run's fair-share priority, for a campaign's run the campaign's name, and the ids
     its tasks log under (the request id stored with the run, else the event's)."""
     with worker_session() as session:
-        backlog = repo.organization_backlog(session, uuid.UUID(run_id))
+        backlog = runs_repo.organization_backlog(session, uuid.UUID(run_id))
         campaign = campaigns_repo.campaign_name_of_run(session, uuid.UUID(run_id))
         trail = trail_repo.of_run(session, uuid.UUID(run_id))
     if event_request_id is not None:
@@ -130,7 +133,7 @@ def _canvas_options(
 
 
 @app.task(name="pipeline.copy.generate", bind=True, ignore_result=True)
-def generate_copy(self: Task, run_id: str) -> bool:
+def generate_copy(self: Task[Any, Any], run_id: str) -> bool:
     settings = get_settings()
     with _stage(self, uuid.UUID(run_id), copy.STAGE):
         return copy.generate_copy(
@@ -142,7 +145,7 @@ def generate_copy(self: Task, run_id: str) -> bool:
 
 
 @app.task(name="pipeline.check.copy", bind=True, ignore_result=True)
-def check_copy(self: Task, run_id: str) -> bool:
+def check_copy(self: Task[Any, Any], run_id: str) -> bool:
     settings = get_settings()
     with _stage(self, uuid.UUID(run_id), check.STAGE):
         outcome = check.check_copy(
@@ -162,10 +165,10 @@ def media_store() -> LocalMediaStore:
 
 
 @app.task(name="pipeline.render.image", bind=True)
-def render_image(self: Task, post_id: str, run_id: str | None = None) -> str | None:
+def render_image(self: Task[Any, Any], post_id: str, run_id: str | None = None) -> str | None:
     """`run_id` is for monitors (see `_monitor_kwargs`); the post names its run."""
     with worker_session() as session:
-        post = repo.get_post(session, uuid.UUID(post_id))
+        post = posts_repo.get(session, uuid.UUID(post_id))
         if post is None:
             return None
         owner, platform = post.run_id, post.platform
@@ -181,7 +184,7 @@ def render_image(self: Task, post_id: str, run_id: str | None = None) -> str | N
 
 
 @app.task(name="pipeline.schedule.run", bind=True, ignore_result=True)
-def schedule_run(self: Task, run_id: str) -> bool:
+def schedule_run(self: Task[Any, Any], run_id: str) -> bool:
     with _stage(self, uuid.UUID(run_id), schedule.STAGE):
         return _in_session(schedule.schedule_run, uuid.UUID(run_id))
 
@@ -189,7 +192,12 @@ def schedule_run(self: Task, run_id: str) -> bool:
 # Beat's housekeeping (every second, every few seconds, …) sends no task events: Flower's list
 # is left to the tasks of runs, and these report through metrics instead. Celery checks a
 # task's `send_events` before each task event (`celery/worker/request.py`, `strategy.py`).
-HOUSEKEEPING = {"ignore_result": True, "send_events": False}
+class _TaskOptions(TypedDict):
+    ignore_result: bool
+    send_events: bool
+
+
+HOUSEKEEPING: _TaskOptions = {"ignore_result": True, "send_events": False}
 
 
 @app.task(name="pipeline.publish.dispatch_due", **HOUSEKEEPING)
@@ -216,8 +224,9 @@ def _send_publish_tasks(claimed: list[dispatch.Claim]) -> None:
         publish_post.apply_async(
             (str(claim.post_id), str(claim.claim_id)),
             kwargs=_monitor_kwargs(trails.get(claim.post_id)),
-            eta=claim.start_at,
-            headers=trails.get(claim.post_id),
+            # celery-types types `eta` as datetime; Celery's default is None (send at once).
+            eta=claim.start_at,  # type: ignore[arg-type]
+            headers=trails.get(claim.post_id, {}),
         )
 
 
@@ -228,20 +237,20 @@ def _monitor_kwargs(trail: dict[str, str] | None) -> dict[str, str]:
 
 
 def _media() -> publish.MediaLocator:
-    base = f"{get_settings().public_base_url.rstrip('/')}/media/"
+    base_url = get_settings().public_base_url
     return publish.MediaLocator(
-        url=lambda key: base + key, path=lambda key: str(media_store().path(key))
+        url=lambda key: media_url(base_url, key), path=lambda key: str(media_store().path(key))
     )
 
 
 def _organization_of(post_id: uuid.UUID) -> uuid.UUID | None:
     with worker_session() as session:
-        return repo.organization_of_post(session, post_id)
+        return posts_repo.organization_of(session, post_id)
 
 
 def _post_publisher(session: Session, post: Post) -> Publisher:
     """The account of the organization that owns the post, in the attempt's session."""
-    org_id = repo.organization_of_post(session, post.id)
+    org_id = posts_repo.organization_of(session, post.id)
     assert org_id is not None  # a post always belongs to a run of an organization
     return account_publisher(session, org_id, post.platform)
 
@@ -280,7 +289,7 @@ def collect_due() -> int:
         collect_metrics.apply_async(
             (str(snapshot_id),),
             kwargs=_monitor_kwargs(trails.get(snapshot_id)),
-            headers=trails.get(snapshot_id),
+            headers=trails.get(snapshot_id, {}),
         )
     return len(snapshot_ids)
 
@@ -291,7 +300,7 @@ def collect_metrics(
 ) -> dict[str, int] | None:
     """`run_id` and `campaign_id` are for monitors; the snapshot names its post."""
     with worker_session() as session:
-        snapshot = repo.get_snapshot(session, uuid.UUID(snapshot_id))
+        snapshot = posts_repo.get_snapshot(session, uuid.UUID(snapshot_id))
         post_id = snapshot.post_id if snapshot else None
     org_id = _organization_of(post_id) if post_id else None
     if org_id is None:

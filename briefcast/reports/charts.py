@@ -132,9 +132,10 @@ def campaign_chart(rows: Sequence[Row], fmt: ChartFormat, title: str = "Campaign
     axes.set_ylabel("engagement rate (%)")
     axes.grid(True, alpha=0.3)
     if by_platform:
-        locator = AutoDateLocator()
+        # matplotlib ships no annotations for its dates module.
+        locator = AutoDateLocator()  # type: ignore[no-untyped-call]
         axes.xaxis.set_major_locator(locator)
-        axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
         axes.set_ylim(bottom=0)
         axes.legend(loc="upper left", fontsize="small")
     else:

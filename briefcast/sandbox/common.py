@@ -1,4 +1,7 @@
-"""Pieces every sandbox shares: request record, fault queue, chaos, injectable clock, seeded ids."""
+"""Pieces every sandbox shares: request record, fault queue, chaos, injectable clock, seeded ids.
+
+Section numbers (§) refer to docs/contracts/.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-# Request headers worth keeping in the record; everything else is ignored (§0 rule 5).
+# Request headers worth keeping in the record; everything else is ignored (§0.5).
 RECORDED_HEADERS = (
     "content-type",
     "authorization",
@@ -28,7 +31,7 @@ RECORDED_HEADERS = (
 
 
 class Clock:
-    """Wall clock plus an offset, or a frozen instant; rolling windows read it (§0 rule 4)."""
+    """Wall clock plus an offset, or a frozen instant; rolling windows read it (§0.4)."""
 
     def __init__(self, start: float | None = None) -> None:
         self._lock = threading.Lock()
@@ -63,7 +66,7 @@ class Clock:
 
 
 class IdGen:
-    """Seeded generators so a sandbox run is reproducible (§0 rule 3)."""
+    """Seeded generators so a sandbox run is reproducible (§0.3)."""
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed

@@ -1,4 +1,7 @@
-"""The raw ASGI middleware (recording, faults, chaos, dropped connections) and `/_sandbox/`."""
+"""The raw ASGI middleware (recording, faults, chaos, dropped connections) and `/_sandbox/`.
+
+Section numbers (§) refer to docs/contracts/.
+"""
 
 from __future__ import annotations
 
@@ -274,7 +277,7 @@ def control_router(
     posts: Callable[[], list[dict[str, Any]]],
     reset_platform: Callable[[], None],
 ) -> APIRouter:
-    """The test-only control surface (§0 rule 2), identical for every sandbox."""
+    """The test-only control surface (§0.2), identical for every sandbox."""
     router = APIRouter(prefix=CONTROL_PREFIX)
 
     @router.get("/records")

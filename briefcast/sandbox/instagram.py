@@ -1,4 +1,7 @@
-"""Instagram Graph API sandbox (content publishing), per reference §2."""
+"""Instagram Graph API sandbox (content publishing), per docs/contracts/instagram.md.
+
+Section numbers (§) refer to docs/contracts/.
+"""
 
 from __future__ import annotations
 
@@ -102,7 +105,7 @@ def create_app(
     insights_min_reach: int = 0,
     expired_tokens: Iterable[str] = (),
 ) -> SandboxApp:
-    """The Graph sandbox ([I] knobs per §0: configurable, documented here).
+    """The Graph sandbox ([I] knobs per §0.6: configurable, documented here).
 
     `access_token` acts as the IG user `user_id`; `accounts` maps more tokens to their users
     and `POST /_sandbox/accounts` adds one at run time. `quota_total` (§2.6) and

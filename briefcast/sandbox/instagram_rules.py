@@ -1,4 +1,7 @@
-"""Instagram sandbox rules: Graph error catalogue, media checks, insight values."""
+"""Instagram sandbox rules: Graph error catalogue, media checks, insight values.
+
+Section numbers (§) refer to docs/contracts/.
+"""
 
 from __future__ import annotations
 

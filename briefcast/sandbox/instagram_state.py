@@ -1,4 +1,7 @@
-"""Instagram sandbox state: containers, media, tokens and the rolling windows (§2.3 to §2.6)."""
+"""Instagram sandbox state: containers, media, tokens and the rolling windows (§2.3 to §2.6).
+
+Section numbers (§) refer to docs/contracts/.
+"""
 
 from __future__ import annotations
 
@@ -47,7 +50,8 @@ class Media:
 
 @dataclass
 class InstagramConfig:
-    """The knobs §2 leaves open ([I]/[C]); see `instagram.create_app` for each."""
+    """The knobs the Instagram contract leaves open ([I]/[C], §0.6); see
+    `instagram.create_app` for each."""
 
     quota_total: int = 100  # §2.6: 25 → 50 → 100 over time; read at runtime
     finish_after_polls: int = 0  # §2.4 fake: N polls before FINISHED

@@ -1,4 +1,7 @@
-"""LinkedIn REST sandbox (Images API, Posts API, analytics), per reference §3."""
+"""LinkedIn REST sandbox (Images API, Posts API, analytics), per docs/contracts/linkedin.md.
+
+Section numbers (§) refer to docs/contracts/.
+"""
 
 from __future__ import annotations
 
@@ -237,7 +240,7 @@ def create_app(
 
     @rest.delete("/posts/{urn}", status_code=204)
     async def delete_post(urn: str) -> Response:
-        # §4 checklist DELETE → 204 [I]. The duplicate index keeps the URN, which is how the
+        # §3.4: DELETE → 204 [I]. The duplicate index keeps the URN, which is how the
         # "ghost" URNs of §3.10 step 4 (composio#2710) arise.
         with core.lock:
             post = state.posts.pop(urn, None)

@@ -2,6 +2,7 @@
 
 Every number derives from `rules.share_statistics` of the post at the sandbox clock's time, so
 the three views of one post agree at any moment (and grow together as the post ages).
+Section numbers (§) refer to docs/contracts/.
 """
 
 from __future__ import annotations

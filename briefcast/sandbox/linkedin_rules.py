@@ -1,4 +1,7 @@
-"""LinkedIn sandbox rules: error bodies, little text format, analytics values."""
+"""LinkedIn sandbox rules: error bodies, little text format, analytics values.
+
+Section numbers (§) refer to docs/contracts/.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 Limits reset at 00:00 UTC on the sandbox clock. LinkedIn publishes no standard numbers, so
 every limit is configuration; an endpoint without one is never throttled.
+Section numbers (§) refer to docs/contracts/.
 """
 
 from __future__ import annotations

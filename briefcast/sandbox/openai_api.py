@@ -1,7 +1,7 @@
 """OpenAI sandbox: chat completions (structured outputs), moderations, image generation.
 
 Serves `/v1/...` so the official SDK works with `base_url=http://host:port/v1` (§1.1).
-Section numbers refer to ../shared/reference/external-apis.md.
+Section numbers (§) refer to docs/contracts/.
 """
 
 from __future__ import annotations

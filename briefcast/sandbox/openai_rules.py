@@ -1,6 +1,6 @@
 """OpenAI sandbox rules: error bodies, schema-driven replies, moderation keywords, rate limits.
 
-Section numbers refer to ../shared/reference/external-apis.md (§1 OpenAI).
+Section numbers (§) refer to docs/contracts/ (openai.md).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class ReplyWriter:
         self.subject = first or "Hello from the sandbox"
         self.points = [_BULLET.sub("", line) for line in lines if _BULLET.match(line)]
         text = " ".join([self.subject, *self.points])
-        self.words = re.findall(r"[^\W\d_][^\W_]{3,}", text) or ["sandbox"]
+        self.words: list[str] = re.findall(r"[^\W\d_][^\W_]{3,}", text) or ["sandbox"]
         self.counter = int(hashlib.sha256(seed.encode()).hexdigest()[:8], 16)
 
     def _next(self, n: int) -> int:

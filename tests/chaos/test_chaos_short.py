@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from briefcast.chaos import ChaosConfig, audit, run_chaos
 from briefcast.models.posts import PostStatus
 
+pytestmark = [pytest.mark.chaos, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 
 

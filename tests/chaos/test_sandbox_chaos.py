@@ -1,4 +1,7 @@
-"""Probabilistic faults in the sandboxes: seeded dice, real envelopes, counts, controls."""
+"""Probabilistic faults in the sandboxes: seeded dice, real envelopes, counts, controls.
+
+Section numbers (§) refer to docs/contracts/.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from briefcast.pipeline.adapters.publisher import HeldPublishError, TransientPub
 from briefcast.sandbox import instagram, linkedin
 from briefcast.sandbox.server import RunningServer, serve_in_thread
 
+pytestmark = pytest.mark.chaos
 IG_PUBLISH = "/v25.0/17841400000000001/media_publish"
 
 

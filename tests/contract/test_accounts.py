@@ -1,5 +1,6 @@
 """Multi-account sandboxes: each token acts as one account, limits are per account, and a
-token cannot act for another account (reference §2.1, §2.3, §2.6, §3.4, §3.7, §3.8)."""
+token cannot act for another account (docs/contracts §2.1, §2.3, §2.6, §3.4, §3.7,
+§3.8)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from briefcast.pipeline.adapters.publisher import (
 )
 from briefcast.sandbox import instagram, linkedin
 from briefcast.settings import SANDBOX_TOKEN
+from tests.contract.helpers import Sandbox, Saves, settings_for
 
-from .conftest import Sandbox, Saves, settings_for
 from .test_linkedin import AUTHOR, HEADERS, _text_post
 
 USER = "17841400000000001"  # the default account: Settings.instagram_user_id

@@ -1,4 +1,7 @@
-"""The Instagram publisher against the Graph sandbox (reference §2)."""
+"""The Instagram publisher against the Graph sandbox.
+
+Section numbers (§) refer to docs/contracts/instagram.md and sandboxes.md.
+"""
 
 from __future__ import annotations
 
@@ -23,12 +26,11 @@ from briefcast.pipeline.adapters.publisher import (
 )
 from briefcast.sandbox import instagram
 from briefcast.settings import SANDBOX_TOKEN
-
-from .conftest import ImageHost, Sandbox, Saves, settings_for
+from tests.contract.helpers import ImageHost, Sandbox, Saves, settings_for
 
 USER = "17841400000000001"  # Settings.instagram_user_id
 TOKEN = {"access_token": SANDBOX_TOKEN}
-IG_ID = re.compile(r"^\d{17}$")  # §2.1 / §0 rule 3
+IG_ID = re.compile(r"^\d{17}$")  # §2.1 / §0.3
 
 
 def _publisher(box: Sandbox, **kw: Any) -> InstagramPublisher:

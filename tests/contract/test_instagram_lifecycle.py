@@ -1,4 +1,7 @@
-"""Instagram sandbox lifecycles on the injectable clock: containers, quotas, tokens, insights."""
+"""Instagram sandbox lifecycles on the injectable clock: containers, quotas, tokens, insights.
+
+Section numbers (§) refer to docs/contracts/.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +24,7 @@ from briefcast.sandbox import instagram
 from briefcast.sandbox.common import Clock
 from briefcast.sandbox.instagram_state import CONTAINER_LIMIT
 from briefcast.settings import SANDBOX_TOKEN
-
-from .conftest import ImageHost, Sandbox, Saves, settings_for
+from tests.contract.helpers import ImageHost, Sandbox, Saves, settings_for
 
 USER = "17841400000000001"
 TOKEN = {"access_token": SANDBOX_TOKEN}

@@ -1,4 +1,7 @@
-"""The LinkedIn publisher against the REST sandbox (reference §3)."""
+"""The LinkedIn publisher against the REST sandbox.
+
+Section numbers (§) refer to docs/contracts/linkedin.md and sandboxes.md.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +24,7 @@ from briefcast.pipeline.adapters.publisher import (
     TransientPublishError,
 )
 from briefcast.sandbox import linkedin
-
-from .conftest import Sandbox, Saves, settings_for
+from tests.contract.helpers import Sandbox, Saves, settings_for
 
 AUTHOR = "urn:li:organization:2414183"  # Settings.linkedin_author_urn
 HEADERS = {
@@ -30,7 +32,7 @@ HEADERS = {
     "LinkedIn-Version": "202608",
     "X-Restli-Protocol-Version": "2.0.0",
 }
-SHARE = re.compile(r"^urn:li:share:\d{19}$")  # §0 rule 3
+SHARE = re.compile(r"^urn:li:share:\d{19}$")  # §0.3
 
 
 def _publisher(box: Sandbox, **kw: Any) -> LinkedInPublisher:

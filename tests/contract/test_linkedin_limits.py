@@ -1,4 +1,7 @@
-"""LinkedIn sandbox limits and reads: headers, uploads, length, daily throttle, analytics."""
+"""LinkedIn sandbox limits and reads: headers, uploads, length, daily throttle, analytics.
+
+Section numbers (§) refer to docs/contracts/.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +23,8 @@ from briefcast.pipeline.adapters.publisher import (
 )
 from briefcast.sandbox import linkedin
 from briefcast.sandbox.common import Clock
+from tests.contract.helpers import Sandbox, Saves, image_bytes, settings_for
 
-from .conftest import Sandbox, Saves, image_bytes, settings_for
 from .test_linkedin import AUTHOR, HEADERS, SHARE, _text_post
 
 THROTTLED = {  # §3.7 captured 429

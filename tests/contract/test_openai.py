@@ -1,7 +1,7 @@
 """The official openai SDK against the OpenAI sandbox: structured outputs, errors, retries.
 
-Each test asserts the status, body fields and headers the reference gives (§1 of
-../shared/reference/external-apis.md).
+Each test asserts the status, body fields and headers docs/contracts/openai.md gives.
+Section numbers (§) refer to docs/contracts/.
 """
 
 from __future__ import annotations
@@ -260,7 +260,7 @@ def test_response_format_with_a_gpt_image_model_is_400(base: str) -> None:
         client(base).images.generate(
             model="gpt-image-1",
             prompt="x",
-            response_format="url",  # type: ignore[arg-type]
+            response_format="url",
         )
     assert caught.value.param == "response_format"
 

@@ -14,7 +14,7 @@ import pytest
 from bench.e2e import judge, main
 from briefcast.models.runs import RunStatus
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 BRIEFS = 30
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.beat import beat_ticking
-from tests.conftest import Live
+from tests.live import Live
 
 pytestmark = pytest.mark.e2e
 
@@ -34,9 +34,7 @@ def _wait_for(client: httpx.Client, run_id: str, statuses: set[str], timeout_s: 
         time.sleep(0.2)
 
 
-def test_brief_is_published_once_on_each_platform(live: Live, org_token: str) -> None:
-    live.reset_sandboxes()
-    client = httpx.Client(base_url=live.api_url, headers={"Authorization": f"Bearer {org_token}"})
+def test_brief_is_published_once_on_each_platform(live: Live, client: httpx.Client) -> None:
     with beat_ticking():
         accepted = client.post("/api/v1/briefs", json=BRIEF, headers={"Idempotency-Key": "e2e-1"})
         assert accepted.status_code == 202, accepted.text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from briefcast.models.session import sync_url
 from briefcast.pipeline.celery_app import BEAT_INTERVALS_S
 from briefcast.stack import Ports, Stack, clear_leftovers
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 # In the repository's data folder, not pytest's: the embedded PostgreSQL runs as its own
 # system user when the tests run as root, and must be able to reach its data folder.
 DATA_DIR = Path(__file__).resolve().parents[2] / ".data" / "flower-watch-test"
@@ -82,10 +83,12 @@ def test_flower_lists_a_runs_tasks_by_its_id_and_no_housekeeping() -> None:
         extra_env={"FLOWER_UNAUTHENTICATED_API": "true", "API_WORKERS": "1"},
         io_workers=1,
     )
-    engine = None
+    opened = ExitStack()  # what the test opens on the stack, closed before it stops
     try:
         stack.start(say=lambda line: print(f"[stack] {line}"))
-        flower = httpx.Client(base_url=f"http://127.0.0.1:{stack.ports.flower}", timeout=10)
+        flower = opened.enter_context(
+            httpx.Client(base_url=f"http://127.0.0.1:{stack.ports.flower}", timeout=10)
+        )
         deadline = time.monotonic() + 60
         while True:
             stack.check_alive()
@@ -103,7 +106,9 @@ def test_flower_lists_a_runs_tasks_by_its_id_and_no_housekeeping() -> None:
         assert not {task["name"] for task in idle.values()} & HOUSEKEEPING
 
         engine = create_engine(sync_url(stack.env["DATABASE_URL"]))
+        opened.callback(engine.dispose)
         api = ApiClient(stack.api_url, api_token(engine, "flower"))
+        opened.callback(api.http.close)
         run_id = api.submit(BRIEF)["run_id"]
         view = _wait_for_run(api, stack, run_id, timeout_s=120)
         assert view["status"] == "published", view
@@ -131,6 +136,5 @@ def test_flower_lists_a_runs_tasks_by_its_id_and_no_housekeeping() -> None:
         ticks = [line for line in log if "dispatch_due[" in line and "succeeded" in line]
         assert len(ticks) >= IDLE_S // 2
     finally:
-        if engine is not None:
-            engine.dispose()
+        opened.close()
         stack.stop()

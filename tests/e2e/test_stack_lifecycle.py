@@ -16,6 +16,8 @@ import sys
 import textwrap
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -73,15 +75,21 @@ def _describe(processes: list[psutil.Process]) -> list[str]:
     return described
 
 
-def _driver(script: Path, mark: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(  # noqa: S603 - our own script
+@contextmanager
+def _driver(script: Path, mark: str) -> Iterator[subprocess.Popen[str]]:
+    """The driver process, SIGKILLed (if the test has not) and reaped, its pipe closed."""
+    with subprocess.Popen(  # noqa: S603 - our own script
         [sys.executable, str(script), str(DATA_DIR)],
         env={**os.environ, MARK: mark},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
-    )
+    ) as driver:
+        try:
+            yield driver
+        finally:
+            driver.kill()
 
 
 def _read_until(driver: subprocess.Popen[str], word: str) -> list[str]:
@@ -94,6 +102,7 @@ def _read_until(driver: subprocess.Popen[str], word: str) -> list[str]:
     raise AssertionError(f"the driver ended before {word}:\n" + "\n".join(lines[-30:]))
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_next_start_clears_what_a_killed_stack_left_and_stop_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -104,10 +113,10 @@ def test_next_start_clears_what_a_killed_stack_left_and_stop_leaves_nothing(
     script.write_text(DRIVER)
     mark = uuid.uuid4().hex
     try:
-        crashed = _driver(script, mark)
-        _read_until(crashed, "READY")
-        crashed.send_signal(signal.SIGKILL)
-        crashed.wait(10)
+        with _driver(script, mark) as crashed:
+            _read_until(crashed, "READY")
+            crashed.send_signal(signal.SIGKILL)
+            crashed.wait(10)
         time.sleep(1)  # what dies with its parent (Redis) goes
         left = _marked(mark)
         names = {p.name() for p in left}

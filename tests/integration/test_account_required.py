@@ -9,7 +9,8 @@ import pytest
 
 from briefcast.models import Post, PostStatus, RunStatus
 from briefcast.models.repositories import accounts as accounts_repo
-from briefcast.models.repositories import pipeline as repo
+from briefcast.models.repositories import posts as posts_repo
+from briefcast.models.repositories import runs as runs_repo
 from briefcast.models.session import api_sessionmaker, create_api_engine, worker_session
 from briefcast.pipeline import tasks
 from briefcast.pipeline.adapters.publisher import reconnect_reason
@@ -61,8 +62,8 @@ def test_posts_without_a_connected_account_wait_with_the_reason_and_go_out_on_co
     assert status == PostStatus.NEEDS_RECONNECT
     with worker_session() as session:
         post = session.get(Post, post_id)
-        run = repo.get_run(session, run_id)
-        org_id = repo.organization_of_post(session, post_id)
+        run = runs_repo.get(session, run_id)
+        org_id = posts_repo.organization_of(session, post_id)
     assert post is not None and run is not None and org_id is not None
     assert post.status_reason == missing_account_reason("linkedin")
     assert post.status_reason.startswith("connect your LinkedIn account")
@@ -80,7 +81,7 @@ def test_a_refused_token_is_named_once_in_the_reason(db: None) -> None:
     )  # fmt: skip
     refused = reconnect_reason("instagram", "Error validating access token")
     with worker_session() as session:
-        org_id = repo.organization_of_post(session, post_id)
+        org_id = posts_repo.organization_of(session, post_id)
         assert org_id is not None
         accounts_repo.mark_needs_reconnect(session, org_id, "instagram", refused)
     _, claim_id = _claim_one()

@@ -13,8 +13,8 @@ from briefcast.models.session import worker_session
 from briefcast.pipeline.publish.tokens import refresh_due_tokens
 from briefcast.security import cipher
 from briefcast.settings import SANDBOX_TOKEN
-from tests.conftest import Live
 from tests.integration.live import posts_by_platform, submit, wait_for
+from tests.live import Live
 
 pytestmark = pytest.mark.integration
 IG_USER = "17841400000000001"

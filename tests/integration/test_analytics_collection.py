@@ -19,8 +19,8 @@ from briefcast.pipeline.analytics import measures
 from briefcast.sandbox.instagram_rules import insight_values
 from briefcast.sandbox.linkedin_rules import share_statistics
 from briefcast.settings import get_settings
-from tests.conftest import Live
 from tests.integration.live import posts_by_platform, submit, wait_for
+from tests.live import Live
 
 pytestmark = pytest.mark.integration
 

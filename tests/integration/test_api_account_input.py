@@ -7,8 +7,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Live
-
 pytestmark = pytest.mark.integration
 
 
@@ -22,9 +20,8 @@ pytestmark = pytest.mark.integration
     ],
 )
 def test_expires_at_must_be_a_date_time_with_an_offset(
-    live: Live, org_token: str, expires_at: Any, status: int
+    client: httpx.Client, expires_at: Any, status: int
 ) -> None:
-    client = httpx.Client(base_url=live.api_url, headers={"Authorization": f"Bearer {org_token}"})
     response = client.put(
         "/api/v1/accounts/instagram",
         json={"account_ref": "17841400000000001", "access_token": "EAAB-token",
@@ -48,16 +45,11 @@ def test_expires_at_must_be_a_date_time_with_an_offset(
         ("urn:li:organization:2414183", 200),
     ],
 )
-def test_account_ref_is_a_printable_id(
-    live: Live, org_token: str, account_ref: str, status: int
-) -> None:
-    with httpx.Client(
-        base_url=live.api_url, headers={"Authorization": f"Bearer {org_token}"}
-    ) as client:
-        response = client.put(
-            "/api/v1/accounts/linkedin",
-            json={"account_ref": account_ref, "access_token": "AQX-token"},
-        )
+def test_account_ref_is_a_printable_id(client: httpx.Client, account_ref: str, status: int) -> None:
+    response = client.put(
+        "/api/v1/accounts/linkedin",
+        json={"account_ref": account_ref, "access_token": "AQX-token"},
+    )
     assert response.status_code == status, response.text
     if status == 422:
         assert response.json()["details"]["fields"][0]["field"] == "account_ref"

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from briefcast.models import Brief
 from briefcast.models.session import worker_session
-from tests.conftest import Live
 from tests.integration.helpers import brief, row_counts
+from tests.live import ApiAs
 
 pytestmark = pytest.mark.integration
 
@@ -31,10 +31,6 @@ VOICE = {
 }
 
 
-def _client(live: Live, token: str) -> httpx.Client:
-    return httpx.Client(base_url=live.api_url, headers={"Authorization": f"Bearer {token}"})
-
-
 def _create(client: httpx.Client, **overrides: Any) -> dict[str, Any]:
     response = client.post("/api/v1/brand-voices", json={**VOICE, **overrides})
     assert response.status_code == 201, response.text
@@ -42,8 +38,8 @@ def _create(client: httpx.Client, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-def test_create_normalises_and_reads_back(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_create_normalises_and_reads_back(api_as: ApiAs, org_token: str) -> None:
+    client = api_as(org_token)
     created = _create(client)
     assert created["version"] == 1
     assert created["avoid_words"] == ["cheap"]  # case-insensitive duplicates collapse
@@ -67,25 +63,27 @@ def test_create_normalises_and_reads_back(live: Live, org_token: str) -> None:
     ],
 )
 def test_invalid_voice_is_422_with_the_field(
-    live: Live, org_token: str, overrides: dict[str, Any], field: str
+    api_as: ApiAs, org_token: str, overrides: dict[str, Any], field: str
 ) -> None:
-    response = _client(live, org_token).post("/api/v1/brand-voices", json={**VOICE, **overrides})
+    response = api_as(org_token).post("/api/v1/brand-voices", json={**VOICE, **overrides})
     assert response.status_code == 422
     body = response.json()
     assert body["error_code"] == "validation_error"
     assert field in [f["field"] for f in body["details"]["fields"]]
 
 
-def test_duplicate_name_is_409(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_duplicate_name_is_409(api_as: ApiAs, org_token: str) -> None:
+    client = api_as(org_token)
     _create(client)
     response = client.post("/api/v1/brand-voices", json=VOICE)
     assert response.status_code == 409
     assert response.json()["error_code"] == "brand_voice_name_taken"
 
 
-def test_patch_changes_only_what_is_sent_and_bumps_the_version(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_patch_changes_only_what_is_sent_and_bumps_the_version(
+    api_as: ApiAs, org_token: str
+) -> None:
+    client = api_as(org_token)
     created = _create(client)
     response = client.patch(
         f"/api/v1/brand-voices/{created['id']}", json={"tone": "calm", "competitors": []}
@@ -100,10 +98,10 @@ def test_patch_changes_only_what_is_sent_and_bumps_the_version(live: Live, org_t
 
 @pytest.mark.parametrize(("field", "limit"), [("use_words", 50), ("avoid_words", 100)])
 def test_a_patch_over_the_item_limit_is_422_even_when_its_words_repeat(
-    live: Live, org_token: str, field: str, limit: int
+    api_as: ApiAs, org_token: str, field: str, limit: int
 ) -> None:
     """The schema's maxItems counts what was sent, before duplicates collapse."""
-    client = _client(live, org_token)
+    client = api_as(org_token)
     created = _create(client)
     url = f"/api/v1/brand-voices/{created['id']}"
     response = client.patch(url, json={field: ["same"] * (limit + 1)})
@@ -114,10 +112,10 @@ def test_a_patch_over_the_item_limit_is_422_even_when_its_words_repeat(
 
 
 def test_voices_are_invisible_to_other_organizations(
-    live: Live, org_token: str, other_org_token: str
+    api_as: ApiAs, org_token: str, other_org_token: str
 ) -> None:
-    mine = _create(_client(live, org_token))
-    other = _client(live, other_org_token)
+    mine = _create(api_as(org_token))
+    other = api_as(other_org_token)
     assert other.get("/api/v1/brand-voices").json() == {"items": []}
     assert other.get(f"/api/v1/brand-voices/{mine['id']}").status_code == 404
     assert other.patch(f"/api/v1/brand-voices/{mine['id']}", json={"tone": "x"}).status_code == 404
@@ -127,8 +125,8 @@ def test_voices_are_invisible_to_other_organizations(
     assert row_counts()["briefs"] == 0
 
 
-def test_a_brief_naming_its_voice_takes_what_it_left_out(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_a_brief_naming_its_voice_takes_what_it_left_out(api_as: ApiAs, org_token: str) -> None:
+    client = api_as(org_token)
     voice = _create(client)
     left_out = {"brand_voice", "audience"}
     body = {k: v for k, v in brief(brand_voice_id=voice["id"]).items() if k not in left_out}

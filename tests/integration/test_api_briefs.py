@@ -13,16 +13,11 @@ import jwt
 import pytest
 
 from briefcast.settings import get_settings
-from tests.conftest import Live
 from tests.integration.helpers import brief, row_counts
+from tests.live import ApiAs, Live
 
 pytestmark = pytest.mark.integration
 EMPTY = {"briefs": 0, "runs": 0, "posts": 0, "outbox": 0}
-
-
-def _client(live: Live, token: str | None) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=live.api_url, headers=headers, timeout=10)
 
 
 def _assert_error_body(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -50,35 +45,35 @@ def _assert_error_body(response: httpx.Response, status: int, code: str) -> dict
     ],
 )
 def test_invalid_brief_is_422_and_writes_nothing(
-    live: Live, org_token: str, body: dict[str, Any], field: str
+    api_as: ApiAs, org_token: str, body: dict[str, Any], field: str
 ) -> None:
-    response = _client(live, org_token).post("/api/v1/briefs", json=body)
+    response = api_as(org_token).post("/api/v1/briefs", json=body)
     error = _assert_error_body(response, 422, "validation_error")
     assert field in [f["field"] for f in error["details"]["fields"]]
     assert row_counts() == EMPTY
 
 
-def test_ten_megabyte_body_is_413_and_writes_nothing(live: Live, org_token: str) -> None:
+def test_ten_megabyte_body_is_413_and_writes_nothing(api_as: ApiAs, org_token: str) -> None:
     huge = brief(audience="a" * (10 * 1024 * 1024))
-    response = _client(live, org_token).post("/api/v1/briefs", json=huge)
+    response = api_as(org_token).post("/api/v1/briefs", json=huge)
     error = _assert_error_body(response, 413, "payload_too_large")
     assert error["details"]["max_bytes"] == get_settings().max_body_bytes
     assert row_counts() == EMPTY
 
 
-def test_chunked_body_over_the_limit_is_413(live: Live, org_token: str) -> None:
+def test_chunked_body_over_the_limit_is_413(api_as: ApiAs, org_token: str) -> None:
     def chunks() -> Any:
         for _ in range(100):
             yield b"x" * 4096
 
-    response = _client(live, org_token).post(
+    response = api_as(org_token).post(
         "/api/v1/briefs", content=chunks(), headers={"Content-Type": "application/json"}
     )
     _assert_error_body(response, 413, "payload_too_large")
 
 
-def test_malformed_json_is_422(live: Live, org_token: str) -> None:
-    response = _client(live, org_token).post(
+def test_malformed_json_is_422(api_as: ApiAs, org_token: str) -> None:
+    response = api_as(org_token).post(
         "/api/v1/briefs", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     _assert_error_body(response, 422, "validation_error")
@@ -96,36 +91,38 @@ def test_malformed_json_is_422(live: Live, org_token: str) -> None:
         ),
     ],
 )
-def test_missing_or_wrong_token_is_401(live: Live, db: None, token: str | None, code: str) -> None:
-    response = _client(live, token).post("/api/v1/briefs", json=brief())
+def test_missing_or_wrong_token_is_401(
+    api_as: ApiAs, db: None, token: str | None, code: str
+) -> None:
+    response = api_as(token).post("/api/v1/briefs", json=brief())
     _assert_error_body(response, 401, code)
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert row_counts() == EMPTY
 
 
-def test_expired_token_is_401(live: Live, org_token: str) -> None:
+def test_expired_token_is_401(api_as: ApiAs, org_token: str) -> None:
     claims = jwt.decode(org_token, options={"verify_signature": False})
     claims["exp"] = int((datetime.now(UTC) - timedelta(minutes=5)).timestamp())
     settings = get_settings()
     expired = jwt.encode(claims, settings.jwt_secret.get_secret_value(), settings.jwt_algorithm)
-    response = _client(live, expired).post("/api/v1/briefs", json=brief())
+    response = api_as(expired).post("/api/v1/briefs", json=brief())
     _assert_error_body(response, 401, "token_expired")
     assert row_counts() == EMPTY
 
 
-def test_token_for_unknown_organization_is_403(live: Live, db: None) -> None:
+def test_token_for_unknown_organization_is_403(api_as: ApiAs, db: None) -> None:
     import uuid
 
     from briefcast.api.auth import create_token
 
     token = create_token(get_settings(), uuid.uuid4())
-    response = _client(live, token).post("/api/v1/briefs", json=brief())
+    response = api_as(token).post("/api/v1/briefs", json=brief())
     _assert_error_body(response, 403, "unknown_organization")
     assert row_counts() == EMPTY
 
 
-def test_accepted_brief_writes_one_transaction(live: Live, org_token: str) -> None:
-    response = _client(live, org_token).post("/api/v1/briefs", json=brief())
+def test_accepted_brief_writes_one_transaction(api_as: ApiAs, org_token: str) -> None:
+    response = api_as(org_token).post("/api/v1/briefs", json=brief())
     assert response.status_code == 202
     body = response.json()
     assert body["links"]["self"] == f"/api/v1/runs/{body['run_id']}"
@@ -133,8 +130,10 @@ def test_accepted_brief_writes_one_transaction(live: Live, org_token: str) -> No
     assert row_counts() == {"briefs": 1, "runs": 1, "posts": 2, "outbox": 1}
 
 
-def test_idempotency_key_replays_and_refuses_a_different_body(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_idempotency_key_replays_and_refuses_a_different_body(
+    api_as: ApiAs, org_token: str
+) -> None:
+    client = api_as(org_token)
     first = client.post("/api/v1/briefs", json=brief(), headers={"Idempotency-Key": "k-1"})
     second = client.post("/api/v1/briefs", json=brief(), headers={"Idempotency-Key": "k-1"})
     assert first.status_code == second.status_code == 202
@@ -149,10 +148,12 @@ def test_idempotency_key_replays_and_refuses_a_different_body(live: Live, org_to
     assert row_counts() == {"briefs": 1, "runs": 1, "posts": 2, "outbox": 1}
 
 
-def test_another_organizations_run_is_404(live: Live, org_token: str, other_org_token: str) -> None:
-    run_id = _client(live, org_token).post("/api/v1/briefs", json=brief()).json()["run_id"]
-    assert _client(live, org_token).get(f"/api/v1/runs/{run_id}").status_code == 200
-    response = _client(live, other_org_token).get(f"/api/v1/runs/{run_id}")
+def test_another_organizations_run_is_404(
+    api_as: ApiAs, org_token: str, other_org_token: str
+) -> None:
+    run_id = api_as(org_token).post("/api/v1/briefs", json=brief()).json()["run_id"]
+    assert api_as(org_token).get(f"/api/v1/runs/{run_id}").status_code == 200
+    response = api_as(other_org_token).get(f"/api/v1/runs/{run_id}")
     _assert_error_body(response, 404, "run_not_found")
 
 
@@ -186,10 +187,10 @@ def _outbox_rows() -> list[tuple[datetime | None, int, dict[str, Any]]]:
 
 
 def test_an_accepted_briefs_outbox_row_is_sent_and_marked_by_the_api(
-    live: Live, org_token: str
+    api_as: ApiAs, org_token: str
 ) -> None:
     # No beat runs here, so no sweep: a row marked sent was sent by the API's relay.
-    response = _client(live, org_token).post("/api/v1/briefs", json=brief())
+    response = api_as(org_token).post("/api/v1/briefs", json=brief())
     assert response.status_code == 202
     deadline = time.monotonic() + 5
     while (rows := _outbox_rows()) and rows[0][0] is None and time.monotonic() < deadline:
@@ -208,7 +209,7 @@ def test_the_idempotency_race_answers_every_request_with_the_first_run(
     gate = threading.Barrier(8)
 
     def post(_: int) -> httpx.Response:
-        with _client(live, org_token) as client:
+        with live.api_client(org_token) as client:
             gate.wait()
             return client.post("/api/v1/briefs", json=brief(), headers={"Idempotency-Key": "race"})
 
@@ -224,7 +225,7 @@ def test_the_same_key_racing_with_a_different_body_is_refused(live: Live, org_to
     gate = threading.Barrier(6)
 
     def post(n: int) -> httpx.Response:
-        with _client(live, org_token) as client:
+        with live.api_client(org_token) as client:
             gate.wait()
             return client.post(
                 "/api/v1/briefs", json=brief(topic=f"Topic {n}"), headers={"Idempotency-Key": "k"}
@@ -241,25 +242,23 @@ def test_the_same_key_racing_with_a_different_body_is_refused(live: Live, org_to
 
 
 def test_an_unknown_organization_is_403_before_its_brand_voice_is_looked_at(
-    live: Live, db: None
+    api_as: ApiAs, db: None
 ) -> None:
     import uuid
 
     from briefcast.api.auth import create_token
 
     token = create_token(get_settings(), uuid.uuid4())
-    response = _client(live, token).post(
-        "/api/v1/briefs", json=brief(brand_voice_id=str(uuid.uuid4()))
-    )
+    response = api_as(token).post("/api/v1/briefs", json=brief(brand_voice_id=str(uuid.uuid4())))
     _assert_error_body(response, 403, "unknown_organization")
-    with_key = _client(live, token).post(
+    with_key = api_as(token).post(
         "/api/v1/briefs", json=brief(), headers={"Idempotency-Key": "k-403"}
     )
     _assert_error_body(with_key, 403, "unknown_organization")
     assert row_counts() == EMPTY
 
 
-def test_a_brief_stores_what_it_was_given(live: Live, org_token: str) -> None:
+def test_a_brief_stores_what_it_was_given(api_as: ApiAs, org_token: str) -> None:
     from sqlalchemy import select
 
     from briefcast.models import Brief, Post, Run
@@ -276,7 +275,7 @@ def test_a_brief_stores_what_it_was_given(live: Live, org_token: str) -> None:
         platforms=["linkedin"],
         publish_at=publish_at.isoformat(),
     )
-    response = _client(live, org_token).post(
+    response = api_as(org_token).post(
         "/api/v1/briefs", json=body, headers={"Idempotency-Key": "stored"}
     )
     assert response.status_code == 202, response.text

@@ -25,10 +25,10 @@ from briefcast.models import (
     Run,
     RunStatus,
 )
-from briefcast.models.repositories.campaigns import CAMPAIGN_CHANGED
+from briefcast.models.events import CAMPAIGN_CHANGED
 from briefcast.models.session import worker_session
-from tests.conftest import Live
 from tests.integration.factories import make_run
+from tests.live import ApiAs
 
 pytestmark = pytest.mark.integration
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -66,12 +66,6 @@ SLOTS = {
     "kind": "slots",
     "slots": [{"days": [FIRST_DAY], "time": "17:00"}, {"days": [SECOND_DAY], "time": "09:00"}],
 }
-
-
-def _client(live: Live, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=live.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-    )
 
 
 def _body(**overrides: Any) -> dict[str, Any]:
@@ -132,10 +126,10 @@ def _at(value: str) -> datetime:
 
 
 def test_create_recurrence_stores_the_campaign_and_asks_the_materializer(
-    live: Live, org_token: str
+    api_as: ApiAs, org_token: str
 ) -> None:
     before = datetime.now(UTC)
-    response = _client(live, org_token).post(
+    response = api_as(org_token).post(
         "/api/v1/campaigns",
         json=_body(items=[{"topic": "Hydration basics"}, {"key_points": ["Rest days count"]}]),
     )
@@ -172,9 +166,9 @@ def test_create_recurrence_stores_the_campaign_and_asks_the_materializer(
 
 
 def test_create_slot_queue_gives_items_slots_in_order_across_weeks(
-    live: Live, org_token: str
+    api_as: ApiAs, org_token: str
 ) -> None:
-    client = _client(live, org_token)
+    client = api_as(org_token)
     items = [{"topic": f"Tip number {n}"} for n in range(4)]
     created = _create(client, name="Queue", schedule=SLOTS, items=items)
     slots = [slot for _, slot in _slots(created["id"])]
@@ -197,10 +191,8 @@ def test_create_slot_queue_gives_items_slots_in_order_across_weeks(
     assert [slot for _, slot in _slots(created["id"])][4:] == new
 
 
-def test_a_slot_queue_without_items_needs_no_whole_template(live: Live, org_token: str) -> None:
-    created = _create(
-        _client(live, org_token), schedule=SLOTS, template={"platforms": ["instagram"]}
-    )
+def test_a_slot_queue_without_items_needs_no_whole_template(api_as: ApiAs, org_token: str) -> None:
+    created = _create(api_as(org_token), schedule=SLOTS, template={"platforms": ["instagram"]})
     assert (created["status"], created["next_due_at"], created["next_occurrences"]) == (
         "active",
         None,
@@ -208,9 +200,9 @@ def test_a_slot_queue_without_items_needs_no_whole_template(live: Live, org_toke
     )
 
 
-def test_a_schedule_already_over_is_created_completed(live: Live, org_token: str) -> None:
+def test_a_schedule_already_over_is_created_completed(api_as: ApiAs, org_token: str) -> None:
     over = {"kind": "recurrence", "rrule": "FREQ=DAILY", "start": "2020-01-01T09:00", "count": 3}
-    created = _create(_client(live, org_token), schedule=over)
+    created = _create(api_as(org_token), schedule=over)
     assert (created["status"], created["next_due_at"]) == ("completed", None)
 
 
@@ -235,9 +227,9 @@ def test_a_schedule_already_over_is_created_completed(live: Live, org_token: str
     ],
 )  # fmt: skip
 def test_invalid_campaign_is_422_with_the_field_and_stores_nothing(
-    live: Live, org_token: str, overrides: dict[str, Any], field: str
+    api_as: ApiAs, org_token: str, overrides: dict[str, Any], field: str
 ) -> None:
-    response = _client(live, org_token).post("/api/v1/campaigns", json=_body(**overrides))
+    response = api_as(org_token).post("/api/v1/campaigns", json=_body(**overrides))
     details = _error(response, 422, "validation_error")
     assert field in [f["field"] for f in details["fields"]]
     assert _count(Campaign) == 0
@@ -253,30 +245,32 @@ def test_invalid_campaign_is_422_with_the_field_and_stores_nothing(
         + ";BYMINUTE=" + ",".join(map(str, range(60))),
     ],
 )  # fmt: skip
-def test_an_open_ended_rule_minutes_apart_is_refused(live: Live, org_token: str, rule: str) -> None:
-    response = _client(live, org_token).post("/api/v1/campaigns", json=_body(schedule=_plain(rule)))
+def test_an_open_ended_rule_minutes_apart_is_refused(
+    api_as: ApiAs, org_token: str, rule: str
+) -> None:
+    response = api_as(org_token).post("/api/v1/campaigns", json=_body(schedule=_plain(rule)))
     details = _error(response, 422, "schedule_too_dense")
     assert details["shortest_gap_s"] < 15 * 60 and details["max_count"] == 60
     assert _count(Campaign) == 0
 
 
 def test_a_rule_with_no_occurrence_at_all_is_refused_within_the_budget(
-    live: Live, org_token: str
+    api_as: ApiAs, org_token: str
 ) -> None:
     started = time.monotonic()
-    response = _client(live, org_token).post(
+    response = api_as(org_token).post(
         "/api/v1/campaigns",
         json=_body(schedule=_plain("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30")),
     )
     assert _error(response, 422, "invalid_schedule")["reason"].startswith("the rule has no")
     assert time.monotonic() - started < 10  # not the walk to the year 9999
-    ok = _client(live, org_token).post("/api/v1/campaigns", json=_body(name="Still served"))
+    ok = api_as(org_token).post("/api/v1/campaigns", json=_body(name="Still served"))
     assert ok.status_code == 201, ok.text
 
 
-def test_count_in_the_rule_is_kept_as_the_schedules_count(live: Live, org_token: str) -> None:
+def test_count_in_the_rule_is_kept_as_the_schedules_count(api_as: ApiAs, org_token: str) -> None:
     created = _create(
-        _client(live, org_token),
+        api_as(org_token),
         schedule=_plain("FREQ=WEEKLY;COUNT=4;BYDAY=TU,TH;BYHOUR=9;BYMINUTE=0"),
     )
     assert created["schedule"]["count"] == 4
@@ -284,17 +278,17 @@ def test_count_in_the_rule_is_kept_as_the_schedules_count(live: Live, org_token:
 
 
 def test_a_short_burst_finer_than_hourly_is_allowed_with_a_count(
-    live: Live, org_token: str
+    api_as: ApiAs, org_token: str
 ) -> None:
     burst = {"kind": "recurrence", "rrule": "FREQ=SECONDLY;INTERVAL=10;COUNT=3",
              "start": "2030-01-01T09:00:00"}  # fmt: skip
-    created = _create(_client(live, org_token), schedule=burst)
+    created = _create(api_as(org_token), schedule=burst)
     assert [o["at"][11:19] for o in created["next_occurrences"]] == [
         "09:00:00", "09:00:10", "09:00:20",
     ]  # fmt: skip
 
 
-def test_bad_items_are_reported_with_their_index(live: Live, org_token: str) -> None:
+def test_bad_items_are_reported_with_their_index(api_as: ApiAs, org_token: str) -> None:
     items = [
         {"topic": "A fine item"},
         {"topic": "ok", "key_points": []},  # topic too short, no key points
@@ -302,7 +296,7 @@ def test_bad_items_are_reported_with_their_index(live: Live, org_token: str) -> 
         {"headline": "not an item field"},
     ]
     template = {"key_points": ["Stretch"], "platforms": ["instagram"]}  # no topic: items give it
-    response = _client(live, org_token).post(
+    response = api_as(org_token).post(
         "/api/v1/campaigns", json=_body(template=template, items=items)
     )
     rows = _error(response, 422, "invalid_items")["rows"]
@@ -312,10 +306,10 @@ def test_bad_items_are_reported_with_their_index(live: Live, org_token: str) -> 
     assert _count(Campaign) == 0
 
 
-def test_an_item_is_checked_merged_over_the_template(live: Live, org_token: str) -> None:
+def test_an_item_is_checked_merged_over_the_template(api_as: ApiAs, org_token: str) -> None:
     template = {"key_points": ["Stretch"], "platforms": ["instagram"]}
     items = [{"topic": "Has a topic"}, {"quote": "Misses the topic the template lacks"}]
-    response = _client(live, org_token).post(
+    response = api_as(org_token).post(
         "/api/v1/campaigns", json=_body(template=template, items=items)
     )
     rows = _error(response, 422, "invalid_items")["rows"]
@@ -324,35 +318,35 @@ def test_an_item_is_checked_merged_over_the_template(live: Live, org_token: str)
     ]
 
 
-def test_a_recurrence_without_items_needs_a_whole_template(live: Live, org_token: str) -> None:
-    response = _client(live, org_token).post(
+def test_a_recurrence_without_items_needs_a_whole_template(api_as: ApiAs, org_token: str) -> None:
+    response = api_as(org_token).post(
         "/api/v1/campaigns", json=_body(template={"platforms": ["instagram"]})
     )
     details = _error(response, 422, "incomplete_template")
     assert {e["field"] for e in details["errors"]} == {"topic", "key_points"}
 
 
-def test_an_override_must_fall_on_an_occurrence(live: Live, org_token: str) -> None:
+def test_an_override_must_fall_on_an_occurrence(api_as: ApiAs, org_token: str) -> None:
     schedule = {**WEEKLY, "overrides": {"2030-01-02T09:00:00": {"topic": "A Wednesday"}}}
-    response = _client(live, org_token).post("/api/v1/campaigns", json=_body(schedule=schedule))
+    response = api_as(org_token).post("/api/v1/campaigns", json=_body(schedule=schedule))
     details = _error(response, 422, "invalid_overrides")
     assert details["overrides"][0]["at"] == "2030-01-02T09:00:00"
     assert details["overrides"][0]["errors"][0]["type"] == "no_occurrence"
 
 
-def test_duplicate_name_is_409(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_duplicate_name_is_409(api_as: ApiAs, org_token: str) -> None:
+    client = api_as(org_token)
     _create(client)
     _error(client.post("/api/v1/campaigns", json=_body()), 409, "campaign_name_taken")
     assert _count(Campaign) == 1
 
 
 def test_campaigns_are_invisible_to_other_organizations(
-    live: Live, org_token: str, other_org_token: str
+    api_as: ApiAs, org_token: str, other_org_token: str
 ) -> None:
-    mine = _create(_client(live, org_token))
+    mine = _create(api_as(org_token))
     path = f"/api/v1/campaigns/{mine['id']}"
-    other = _client(live, other_org_token)
+    other = api_as(other_org_token)
     assert other.get("/api/v1/campaigns").json()["items"] == []
     _error(other.get(path), 404, "campaign_not_found")
     _error(other.patch(path, json={"name": "Mine now"}), 404, "campaign_not_found")
@@ -367,29 +361,31 @@ def test_campaigns_are_invisible_to_other_organizations(
 
 
 def test_a_template_naming_another_organizations_voice_is_422(
-    live: Live, org_token: str, other_org_token: str
+    api_as: ApiAs, org_token: str, other_org_token: str
 ) -> None:
-    voice = _client(live, other_org_token).post(
+    voice = api_as(other_org_token).post(
         "/api/v1/brand-voices", json={"name": "Theirs", "tone": "dry"}
     )
     assert voice.status_code == 201
     template = {**TEMPLATE, "brand_voice_id": voice.json()["id"]}
-    response = _client(live, org_token).post("/api/v1/campaigns", json=_body(template=template))
+    response = api_as(org_token).post("/api/v1/campaigns", json=_body(template=template))
     _error(response, 422, "unknown_brand_voice")
 
 
 # ---- reading -----------------------------------------------------------------------------
 
 
-def test_next_occurrences_are_local_times_across_a_dst_change(live: Live, org_token: str) -> None:
+def test_next_occurrences_are_local_times_across_a_dst_change(
+    api_as: ApiAs, org_token: str
+) -> None:
     schedule = {
         "kind": "recurrence",
         "rrule": "FREQ=DAILY;BYHOUR=9;BYMINUTE=0",
         "start": "2030-03-25T09:00:00",
         "skip_dates": ["2030-04-02"],
     }
-    created = _create(_client(live, org_token), schedule=schedule)
-    view = _client(live, org_token).get(f"/api/v1/campaigns/{created['id']}").json()
+    created = _create(api_as(org_token), schedule=schedule)
+    view = api_as(org_token).get(f"/api/v1/campaigns/{created['id']}").json()
     upcoming = view["next_occurrences"]
     days = [date(2030, 3, 25) + timedelta(days=n) for n in range(10)]
     assert [o["at"] for o in upcoming] == [
@@ -401,8 +397,8 @@ def test_next_occurrences_are_local_times_across_a_dst_change(live: Live, org_to
     assert reasons == {"2030-04-02": "2030-04-02 is one of the campaign's skipped dates"}
 
 
-def test_view_shows_past_occurrences_and_totals(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_view_shows_past_occurrences_and_totals(api_as: ApiAs, org_token: str) -> None:
+    client = api_as(org_token)
     created = _create(client)
     campaign_id = uuid.UUID(created["id"])
     run_id, post_ids = make_run(org="acme", status=RunStatus.PUBLISHED)
@@ -449,8 +445,8 @@ def test_view_shows_past_occurrences_and_totals(live: Live, org_token: str) -> N
     assert past[0]["reason"] == "the campaign was paused"
 
 
-def test_list_is_paged_summaries(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_list_is_paged_summaries(api_as: ApiAs, org_token: str) -> None:
+    client = api_as(org_token)
     for name in ("First", "Second", "Third"):
         _create(client, name=name)
     page = client.get("/api/v1/campaigns", params={"limit": 2, "offset": 1}).json()
@@ -463,8 +459,8 @@ def test_list_is_paged_summaries(live: Live, org_token: str) -> None:
 # ---- changes -----------------------------------------------------------------------------
 
 
-def test_patch_moves_next_due_but_not_the_cursor(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_patch_moves_next_due_but_not_the_cursor(api_as: ApiAs, org_token: str) -> None:
+    client = api_as(org_token)
     created = _create(client)
     path = f"/api/v1/campaigns/{created['id']}"
     wednesdays = {"kind": "recurrence", "rrule": "FREQ=WEEKLY;BYDAY=WE;BYHOUR=10",
@@ -490,8 +486,8 @@ def test_patch_moves_next_due_but_not_the_cursor(live: Live, org_token: str) -> 
     assert (again["status"], again["next_due_at"]) == ("active", "2030-01-02T10:00:00+01:00")
 
 
-def test_patch_validation(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_patch_validation(api_as: ApiAs, org_token: str) -> None:
+    client = api_as(org_token)
     _create(client, name="Taken")
     created = _create(client, items=[{"topic": "An item topic"}])
     path = f"/api/v1/campaigns/{created['id']}"
@@ -506,8 +502,8 @@ def test_patch_validation(live: Live, org_token: str) -> None:
     assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed"
 
 
-def test_changing_slots_reassigns_unused_future_items(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_changing_slots_reassigns_unused_future_items(api_as: ApiAs, org_token: str) -> None:
+    client = api_as(org_token)
     created = _create(client, schedule=SLOTS, items=[{"topic": f"Tip {n}"} for n in range(3)])
     code, name = _weekday_from_now(3)
     weekly = {"kind": "slots", "slots": [{"days": [code], "time": "11:30"}]}
@@ -520,8 +516,8 @@ def test_changing_slots_reassigns_unused_future_items(live: Live, org_token: str
     assert _at(patched.json()["next_due_at"]) == local[0]
 
 
-def test_pause_and_resume(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_pause_and_resume(api_as: ApiAs, org_token: str) -> None:
+    client = api_as(org_token)
     # Twelve hours from now: never inside the materializer's horizon during the test.
     hour = (datetime.now(BERLIN).hour + 12) % 24
     daily = {"kind": "recurrence", "rrule": f"FREQ=DAILY;BYHOUR={hour};BYMINUTE=0",
@@ -566,16 +562,16 @@ def _wait_for_occurrences(campaign_id: str, n: int, timeout_s: float = 15) -> li
         time.sleep(0.2)
 
 
-def test_a_completed_campaign_cannot_be_paused(live: Live, org_token: str) -> None:
+def test_a_completed_campaign_cannot_be_paused(api_as: ApiAs, org_token: str) -> None:
     over = {"kind": "recurrence", "rrule": "FREQ=DAILY", "start": "2020-01-01T09:00", "count": 1}
-    created = _create(_client(live, org_token), schedule=over)
+    created = _create(api_as(org_token), schedule=over)
     path = f"/api/v1/campaigns/{created['id']}"
-    _error(_client(live, org_token).post(f"{path}/pause"), 409, "campaign_completed")
-    _error(_client(live, org_token).post(f"{path}/resume"), 409, "campaign_completed")
+    _error(api_as(org_token).post(f"{path}/pause"), 409, "campaign_completed")
+    _error(api_as(org_token).post(f"{path}/resume"), 409, "campaign_completed")
 
 
-def test_delete_keeps_the_runs_it_created(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_delete_keeps_the_runs_it_created(api_as: ApiAs, org_token: str) -> None:
+    client = api_as(org_token)
     created = _create(client, items=[{"topic": "An item topic"}])
     run_id, _ = make_run(org="acme", status=RunStatus.PUBLISHED)
     with worker_session() as session:
@@ -601,9 +597,9 @@ def test_delete_keeps_the_runs_it_created(live: Live, org_token: str) -> None:
 
 
 def test_items_json_reject_stores_nothing_keep_valid_stores_the_good(
-    live: Live, org_token: str
+    api_as: ApiAs, org_token: str
 ) -> None:
-    client = _client(live, org_token)
+    client = api_as(org_token)
     created = _create(client)
     path = f"/api/v1/campaigns/{created['id']}/items"
     items = [{"topic": "Good one"}, {"topic": "x"}, {"topic": "Good two", "template": "photo"}]
@@ -624,8 +620,8 @@ def test_items_json_reject_stores_nothing_keep_valid_stores_the_good(
     assert (view["totals"]["items"], view["totals"]["unused_items"]) == (1, 1)
 
 
-def test_items_csv_reports_the_file_line(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_items_csv_reports_the_file_line(api_as: ApiAs, org_token: str) -> None:
+    client = api_as(org_token)
     created = _create(client, template={"platforms": ["linkedin"]}, items=[
         {"topic": "First item", "key_points": ["One"]}])  # fmt: skip
     path = f"/api/v1/campaigns/{created['id']}/items"
@@ -658,8 +654,8 @@ def test_items_csv_reports_the_file_line(live: Live, org_token: str) -> None:
     ]  # fmt: skip
 
 
-def test_items_csv_with_an_unknown_column_is_refused(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_items_csv_with_an_unknown_column_is_refused(api_as: ApiAs, org_token: str) -> None:
+    client = api_as(org_token)
     created = _create(client)
     response = client.post(
         f"/api/v1/campaigns/{created['id']}/items",
@@ -669,8 +665,8 @@ def test_items_csv_with_an_unknown_column_is_refused(live: Live, org_token: str)
     assert "headline" in _error(response, 422, "invalid_csv")["reason"]
 
 
-def test_more_than_500_items_is_422(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_more_than_500_items_is_422(api_as: ApiAs, org_token: str) -> None:
+    client = api_as(org_token)
     created = _create(client)
     path = f"/api/v1/campaigns/{created['id']}/items"
     # JSON: the schema's maxItems; CSV (no schema): the same rule, said by its own code.
@@ -685,9 +681,9 @@ def test_more_than_500_items_is_422(live: Live, org_token: str) -> None:
 
 
 def test_a_completed_campaign_given_a_new_schedule_owes_nothing_from_before_the_edit(
-    live: Live, org_token: str
+    api_as: ApiAs, org_token: str
 ) -> None:
-    client = _client(live, org_token)
+    client = api_as(org_token)
     ended = {"kind": "recurrence", "rrule": "FREQ=DAILY", "start": "2020-01-01T09:00:00",
              "count": 1}  # fmt: skip
     created = _create(client, schedule=ended)

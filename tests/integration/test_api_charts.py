@@ -6,7 +6,7 @@ import io
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -43,12 +43,12 @@ def data(db: None) -> dict[str, Any]:
     }
 
 
-def _png(response: httpx.Response, kind: str) -> None:
+def _png(response: httpx.Response, kind: Literal["line", "heatmap"]) -> None:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "image/png"
     with Image.open(io.BytesIO(response.content)) as image:
         image.load()
-        assert image.size == charts.pixel_size(kind)  # type: ignore[arg-type]
+        assert image.size == charts.pixel_size(kind)
 
 
 def _svg(response: httpx.Response) -> ET.Element:

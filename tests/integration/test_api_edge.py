@@ -9,7 +9,8 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,8 +22,8 @@ from starlette.testclient import TestClient
 
 from briefcast.api.edge import API_CSP, DOCS_CSP
 from briefcast.settings import get_settings
-from tests.conftest import TEST_LIMITS, Live
 from tests.integration.helpers import brief, row_counts
+from tests.live import TEST_LIMITS, ApiAs
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +46,7 @@ CAMPAIGN_TEMPLATE = {
 
 
 @pytest.fixture
-def limiter_redis(services: dict[str, str]) -> Iterator[redis.Redis]:
+def limiter_redis(services: dict[str, str]) -> Iterator[redis.Redis[bytes]]:
     """Redis db 0 without the counters of earlier tests (the client IP is always 127.0.0.1)."""
     client = redis.Redis.from_url(f"{services['redis_url']}/0")
 
@@ -75,7 +76,9 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch
 
 
 @pytest.fixture
-def real_limits(settings_env: pytest.MonkeyPatch, limiter_redis: redis.Redis) -> redis.Redis:
+def real_limits(
+    settings_env: pytest.MonkeyPatch, limiter_redis: redis.Redis[bytes]
+) -> redis.Redis[bytes]:
     return limiter_redis
 
 
@@ -83,11 +86,6 @@ def _set(settings_env: pytest.MonkeyPatch, **values: str) -> None:
     for name, value in values.items():
         settings_env.setenv(name, value)
     get_settings.cache_clear()
-
-
-def _client(live: Live, token: str | None) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=live.api_url, headers=headers, timeout=30)
 
 
 def _jpeg() -> bytes:
@@ -136,9 +134,9 @@ def _items(http: httpx.Client, campaign_id: str) -> httpx.Response:
 
 
 def test_ten_briefs_a_minute_per_address_then_429(
-    live: Live, org_token: str, real_limits: redis.Redis
+    api_as: ApiAs, org_token: str, real_limits: redis.Redis[bytes]
 ) -> None:
-    http = _client(live, org_token)
+    http = api_as(org_token)
     for n in range(10):
         response = _same_brief(http)
         assert response.status_code == 202, (n, response.text)
@@ -154,9 +152,9 @@ def test_ten_briefs_a_minute_per_address_then_429(
 
 
 def test_briefs_campaigns_and_campaign_items_share_the_content_limit(
-    live: Live, org_token: str, real_limits: redis.Redis
+    api_as: ApiAs, org_token: str, real_limits: redis.Redis[bytes]
 ) -> None:
-    http = _client(live, org_token)
+    http = api_as(org_token)
     assert _same_brief(http).status_code == 202
     created = [_campaign(http, n) for n in range(3)]
     assert [r.status_code for r in created] == [201] * 3, created[-1].text
@@ -168,9 +166,9 @@ def test_briefs_campaigns_and_campaign_items_share_the_content_limit(
 
 
 def test_five_uploads_a_minute_per_address_then_429(
-    live: Live, org_token: str, real_limits: redis.Redis
+    api_as: ApiAs, org_token: str, real_limits: redis.Redis[bytes]
 ) -> None:
-    http = _client(live, org_token)
+    http = api_as(org_token)
     for _ in range(5):
         response = http.post(
             "/api/v1/uploads", content=_jpeg(), headers={"Content-Type": "image/jpeg"}
@@ -187,9 +185,9 @@ def test_five_uploads_a_minute_per_address_then_429(
 
 
 def test_twenty_publishing_actions_an_hour_per_user(
-    live: Live, org_token: str, other_org_token: str, real_limits: redis.Redis
+    api_as: ApiAs, org_token: str, other_org_token: str, real_limits: redis.Redis[bytes]
 ) -> None:
-    http, other = _client(live, org_token), _client(live, other_org_token)
+    http, other = api_as(org_token), api_as(other_org_token)
     for _ in range(15):
         assert http.put("/api/v1/accounts/instagram", json=ACCOUNT).status_code == 200
     review = f"/api/v1/runs/{uuid.uuid4()}/review"
@@ -208,9 +206,9 @@ def test_twenty_publishing_actions_an_hour_per_user(
 
 
 def test_a_hundred_analytics_reads_a_minute_per_user(
-    live: Live, org_token: str, other_org_token: str, real_limits: redis.Redis
+    api_as: ApiAs, org_token: str, other_org_token: str, real_limits: redis.Redis[bytes]
 ) -> None:
-    http, other = _client(live, org_token), _client(live, other_org_token)
+    http, other = api_as(org_token), api_as(other_org_token)
     reads = [
         ("/api/v1/usage", 200),
         (f"/api/v1/runs/{uuid.uuid4()}", 404),
@@ -234,22 +232,23 @@ def test_a_hundred_analytics_reads_a_minute_per_user(
 
 @pytest.mark.parametrize("setting", ["content", "images", "publishing", "analytics"])
 def test_a_limit_resets_when_its_window_ends(
-    live: Live,
+    api_as: ApiAs,
     org_token: str,
     settings_env: pytest.MonkeyPatch,
-    limiter_redis: redis.Redis,
+    limiter_redis: redis.Redis[bytes],
     setting: str,
 ) -> None:
     _set(settings_env, **{f"RATE_LIMIT_{setting.upper()}": "2 per 2 seconds"})
-    http = _client(live, org_token)
-    request = {
+    http = api_as(org_token)
+    requests: dict[str, Callable[[], httpx.Response]] = {
         "content": lambda: _same_brief(http),
         "images": lambda: http.post(
             "/api/v1/uploads", content=_jpeg(), headers={"Content-Type": "image/jpeg"}
         ),
         "publishing": lambda: http.put("/api/v1/accounts/instagram", json=ACCOUNT),
         "analytics": lambda: http.get("/api/v1/usage"),
-    }[setting]
+    }
+    request = requests[setting]
     assert request().status_code < 300
     assert request().status_code < 300
     details = _refused(request())
@@ -260,14 +259,14 @@ def test_a_limit_resets_when_its_window_ends(
 
 
 def test_the_daily_brief_quota_is_per_organization(
-    live: Live,
+    api_as: ApiAs,
     org_token: str,
     other_org_token: str,
     settings_env: pytest.MonkeyPatch,
-    limiter_redis: redis.Redis,
+    limiter_redis: redis.Redis[bytes],
 ) -> None:
     _set(settings_env, BRIEFS_PER_ORG_PER_DAY="3")
-    http = _client(live, org_token)
+    http = api_as(org_token)
     for _ in range(3):
         assert _same_brief(http).status_code == 202
     refused = http.post("/api/v1/briefs", json=brief(topic="Over the quota"))
@@ -282,15 +281,18 @@ def test_the_daily_brief_quota_is_per_organization(
     assert len(keys) == 1 and keys[0].endswith(f":{now:%Y-%m-%d}"), keys
     assert 0 < limiter_redis.ttl(keys[0]) <= (midnight - now).total_seconds() + 61
     # Another organization has its own quota.
-    other = _client(live, other_org_token).post("/api/v1/briefs", json=brief(topic="Globex"))
+    other = api_as(other_org_token).post("/api/v1/briefs", json=brief(topic="Globex"))
     assert other.status_code == 202, other.text
 
 
 def test_a_refused_brief_does_not_use_up_the_quota(
-    live: Live, org_token: str, settings_env: pytest.MonkeyPatch, limiter_redis: redis.Redis
+    api_as: ApiAs,
+    org_token: str,
+    settings_env: pytest.MonkeyPatch,
+    limiter_redis: redis.Redis[bytes],
 ) -> None:
     _set(settings_env, RATE_LIMIT_CONTENT="1/minute", BRIEFS_PER_ORG_PER_DAY="5")
-    http = _client(live, org_token)
+    http = api_as(org_token)
     assert _same_brief(http).status_code == 202
     for _ in range(3):
         _refused(_same_brief(http))
@@ -308,14 +310,14 @@ def _assert_security_headers(response: httpx.Response, csp: str = API_CSP) -> No
     assert "strict-transport-security" not in response.headers  # production only
 
 
-def test_security_headers_on_answers_404s_and_errors(live: Live, org_token: str) -> None:
-    http = _client(live, org_token)
+def test_security_headers_on_answers_404s_and_errors(api_as: ApiAs, org_token: str) -> None:
+    http = api_as(org_token)
     answers = [
         (http.get("/api/v1/usage"), 200),
         (http.get("/api/v1/no-such-thing"), 404),
         (http.get("/media/no-such-file.png"), 404),
         (http.post("/api/v1/briefs", json={"topic": ""}), 422),
-        (_client(live, None).get("/api/v1/usage"), 401),
+        (api_as(None).get("/api/v1/usage"), 401),
         (http.post("/api/v1/briefs", content=b"x" * 100_000), 413),
         (http.get("/health"), 200),
     ]
@@ -324,8 +326,8 @@ def test_security_headers_on_answers_404s_and_errors(live: Live, org_token: str)
         _assert_security_headers(response)
 
 
-def test_the_docs_pages_get_a_policy_that_lets_them_load(live: Live) -> None:
-    http = _client(live, None)
+def test_the_docs_pages_get_a_policy_that_lets_them_load(api_as: ApiAs) -> None:
+    http = api_as(None)
     for path in ("/docs", "/redoc"):
         page = http.get(path)
         assert page.status_code == 200
@@ -348,12 +350,12 @@ def test_the_docs_pages_get_a_policy_that_lets_them_load(live: Live) -> None:
     _assert_security_headers(http.get("/openapi.json"))
 
 
-def test_no_cors_unless_origins_are_allowed(live: Live, org_token: str) -> None:
+def test_no_cors_unless_origins_are_allowed(api_as: ApiAs, org_token: str) -> None:
     origin = {"Origin": "https://app.example.com"}
-    answer = _client(live, org_token).get("/api/v1/usage", headers=origin)
+    answer = api_as(org_token).get("/api/v1/usage", headers=origin)
     assert answer.status_code == 200
     assert "access-control-allow-origin" not in answer.headers
-    preflight = _client(live, None).options(
+    preflight = api_as(None).options(
         "/api/v1/briefs", headers={**origin, "Access-Control-Request-Method": "POST"}
     )
     assert "access-control-allow-origin" not in preflight.headers
@@ -371,24 +373,26 @@ def test_cors_for_an_allowed_origin(
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
-    http = TestClient(app)  # no lifespan: these answers need neither database nor Redis
-    asked = {
-        "Origin": "https://app.example.com",
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
-    }
-    preflight = http.options("/api/v1/briefs", headers=asked)
-    assert preflight.status_code == 200, preflight.text
-    assert preflight.headers["access-control-allow-origin"] == "https://app.example.com"
-    allowed = preflight.headers["access-control-allow-headers"].lower()
-    assert {"authorization", "content-type", "idempotency-key"} <= set(allowed.split(", "))
-    assert "access-control-allow-credentials" not in preflight.headers
-    assert preflight.headers["x-content-type-options"] == "nosniff"
-    stranger = http.options("/api/v1/briefs", headers={**asked, "Origin": "https://evil.example"})
-    assert stranger.status_code == 400
-    assert "access-control-allow-origin" not in stranger.headers
-    # A simple request: the answer names the origin and lets it read Retry-After.
-    answer = http.get("/api/v1/no-such-thing", headers={"Origin": "https://admin.example.com"})
-    assert answer.status_code == 404
-    assert answer.headers["access-control-allow-origin"] == "https://admin.example.com"
-    assert "retry-after" in answer.headers["access-control-expose-headers"].lower()
+    with closing(TestClient(app)) as http:  # no lifespan: needs neither database nor Redis
+        asked = {
+            "Origin": "https://app.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+        }
+        preflight = http.options("/api/v1/briefs", headers=asked)
+        assert preflight.status_code == 200, preflight.text
+        assert preflight.headers["access-control-allow-origin"] == "https://app.example.com"
+        allowed = preflight.headers["access-control-allow-headers"].lower()
+        assert {"authorization", "content-type", "idempotency-key"} <= set(allowed.split(", "))
+        assert "access-control-allow-credentials" not in preflight.headers
+        assert preflight.headers["x-content-type-options"] == "nosniff"
+        stranger = http.options(
+            "/api/v1/briefs", headers={**asked, "Origin": "https://evil.example"}
+        )
+        assert stranger.status_code == 400
+        assert "access-control-allow-origin" not in stranger.headers
+        # A simple request: the answer names the origin and lets it read Retry-After.
+        answer = http.get("/api/v1/no-such-thing", headers={"Origin": "https://admin.example.com"})
+        assert answer.status_code == 404
+        assert answer.headers["access-control-allow-origin"] == "https://admin.example.com"
+        assert "retry-after" in answer.headers["access-control-expose-headers"].lower()

@@ -17,10 +17,12 @@ import pytest
 from celery import Celery
 from sqlalchemy import select
 
-from briefcast.api.relay import OutboxEvent, OutboxRelay, send_batch
+from briefcast.api.relay import OutboxRelay, send_batch
 from briefcast.models import OutboxMessage
-from briefcast.models.repositories import ingest
-from briefcast.models.repositories.ingest import RUN_SUBMITTED
+from briefcast.models.events import RUN_SUBMITTED
+from briefcast.models.repositories import briefs, tenancy
+from briefcast.models.repositories import outbox as outbox_repo
+from briefcast.models.repositories.outbox import OutboxEvent
 from briefcast.models.repositories.tenancy import ensure_organization
 from briefcast.models.session import autocommit_connection, create_api_engine, worker_session
 from briefcast.pipeline.broker import delete_queues
@@ -115,7 +117,7 @@ def test_a_failed_send_leaves_the_rows_for_the_sweep(db: None) -> None:
     # The sweep sends them later (here at once: older_than_s=0), exactly once each.
     sweeper = FakeCelery()
     with worker_session() as session:
-        assert outbox.sweep(session, sweeper, older_than_s=0) == 5  # type: ignore[arg-type]
+        assert outbox.sweep(session, sweeper, older_than_s=0) == 5
     assert _sent() == dict.fromkeys(ids, 1)
 
 
@@ -124,7 +126,7 @@ def test_the_sweep_does_not_resend_what_the_relay_marked(db: None) -> None:
     _relay_all(FakeCelery(), ids)
     sweeper = FakeCelery()
     with worker_session() as session:
-        assert outbox.sweep(session, sweeper, older_than_s=0) == 0  # type: ignore[arg-type]
+        assert outbox.sweep(session, sweeper, older_than_s=0) == 0
     assert sweeper.sent == []
 
 
@@ -139,13 +141,13 @@ def test_rows_handed_to_a_closed_relay_are_left_to_the_sweep(db: None) -> None:
 def test_marking_skips_rows_the_sweep_already_marked(db: None) -> None:
     ids = _outbox_rows(3)
     with worker_session() as session:
-        outbox.sweep(session, FakeCelery(), older_than_s=0)  # type: ignore[arg-type]
+        outbox.sweep(session, FakeCelery(), older_than_s=0)
 
     async def mark() -> int:
         engine = create_api_engine()
         try:
             async with autocommit_connection(engine) as conn:
-                return await ingest.mark_outbox_sent(conn, ids)
+                return await outbox_repo.mark_sent(conn, ids)
         finally:
             await engine.dispose()
 
@@ -170,7 +172,8 @@ def test_send_batch_publishes_real_celery_messages(services: dict[str, str]) -> 
     try:
         assert send_batch(app, events) == [0, 1, 2]
         with app.connection_for_read() as connection:
-            reader = connection.SimpleQueue(app.amqp.queues[queue])
+            # kombu takes a Queue here as well as a name; its stubs say str only.
+            reader = connection.SimpleQueue(app.amqp.queues[queue])  # type: ignore[arg-type]
             messages = [reader.get(timeout=5) for _ in events]
             for message in messages:
                 message.ack()
@@ -182,8 +185,8 @@ def test_send_batch_publishes_real_celery_messages(services: dict[str, str]) -> 
     assert [m.decode()[1] for m in messages] == [dict(e.payload) for e in events]
 
 
-def _new_brief(org_id: uuid.UUID, key: str | None) -> ingest.NewBrief:
-    return ingest.NewBrief(
+def _new_brief(org_id: uuid.UUID, key: str | None) -> briefs.NewBrief:
+    return briefs.NewBrief(
         id=uuid.uuid4(),
         organization_id=org_id,
         topic="Accepted in one statement",
@@ -205,13 +208,13 @@ def test_accept_brief_writes_everything_or_nothing(db: None) -> None:
         engine = create_api_engine()
         try:
             async with autocommit_connection(engine) as conn:
-                first = await ingest.accept_brief(conn, _new_brief(org_id, "k"))
-                again = await ingest.accept_brief(conn, _new_brief(org_id, "k"))
-                keyed = await ingest.find_keyed_run(conn, org_id, "k")
-                with pytest.raises(ingest.UnknownOrganizationError):
-                    await ingest.accept_brief(conn, _new_brief(uuid.uuid4(), None))
+                first = await briefs.accept(conn, _new_brief(org_id, "k"))
+                again = await briefs.accept(conn, _new_brief(org_id, "k"))
+                keyed = await briefs.find_keyed_run(conn, org_id, "k")
+                with pytest.raises(briefs.UnknownOrganizationError):
+                    await briefs.accept(conn, _new_brief(uuid.uuid4(), None))
                 # The connection is still good after the refused statement.
-                assert await ingest.organization_exists(conn, org_id)
+                assert await tenancy.exists(conn, org_id)
                 return first, again, keyed
         finally:
             await engine.dispose()
@@ -239,7 +242,7 @@ def test_accept_brief_refuses_a_connection_inside_a_transaction(db: None) -> Non
             async with engine.connect() as conn:
                 await conn.execute(select(1))  # SQLAlchemy began a transaction
                 with pytest.raises(RuntimeError, match="autocommit"):
-                    await ingest.accept_brief(conn, _new_brief(org_id, None))
+                    await briefs.accept(conn, _new_brief(org_id, None))
         finally:
             await engine.dispose()
 

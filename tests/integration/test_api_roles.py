@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from briefcast.api.auth import Role, create_token
 from briefcast.client import bootstrap_token
 from briefcast.settings import DEFAULT_JWT_KID, get_settings
-from tests.conftest import Live
 from tests.integration.live import submit
+from tests.live import Live
 
 pytestmark = pytest.mark.integration
 ACCOUNT = {"account_ref": "17841400000000001", "access_token": "IGQVJ-roles-test"}

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from briefcast.embedded import free_port
 from briefcast.stack import api_command
-from tests.conftest import ROOT
+from tests.live import ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image, ImageCms
 
 from briefcast.settings import get_settings
-from tests.conftest import Live
 from tests.integration.helpers import brief, row_counts
+from tests.live import ApiAs, Live
 
 pytestmark = pytest.mark.integration
 
@@ -45,18 +45,12 @@ def _png_bomb(width: int = 30_000, height: int = 30_000) -> bytes:
     )
 
 
-def _client(live: Live, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=live.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-    )
-
-
 def _upload(client: httpx.Client, data: bytes, content_type: str = "image/jpeg") -> httpx.Response:
     return client.post("/api/v1/uploads", content=data, headers={"Content-Type": content_type})
 
 
-def test_a_photo_upload_is_stored_and_served(live: Live, org_token: str) -> None:
-    response = _upload(_client(live, org_token), _jpeg())
+def test_a_photo_upload_is_stored_and_served(api_as: ApiAs, org_token: str) -> None:
+    response = _upload(api_as(org_token), _jpeg())
     assert response.status_code == 201, response.text
     body = response.json()
     assert (body["width"], body["height"], body["content_type"]) == (1600, 1200, "image/jpeg")
@@ -87,12 +81,12 @@ def _camera_jpeg(icc: bool) -> bytes:
 
 @pytest.mark.parametrize("icc", [False, True], ids=["plain", "with-icc-profile"])
 def test_an_upload_is_stored_and_served_upright_without_metadata(
-    live: Live, org_token: str, icc: bool
+    api_as: ApiAs, org_token: str, icc: bool
 ) -> None:
     original = _camera_jpeg(icc)
     sent = Image.open(io.BytesIO(original))
     assert sent.getexif().get_ifd(GPS_IFD) and sent.getexif()[ORIENTATION] == 6  # as sent
-    response = _upload(_client(live, org_token), original)
+    response = _upload(api_as(org_token), original)
     assert response.status_code == 201, response.text
     body = response.json()
     served = httpx.get(body["url"])
@@ -112,11 +106,12 @@ def test_an_upload_is_stored_and_served_upright_without_metadata(
     assert (image.width, image.height) == (body["width"], body["height"]) == (200, 300)
     rgb = image.convert("RGB")
     top, bottom = rgb.getpixel((100, 40)), rgb.getpixel((100, 260))
+    assert isinstance(top, tuple) and isinstance(bottom, tuple)
     assert top[0] > 180 and top[2] < 80 and bottom[2] > 180 and bottom[0] < 80, (top, bottom)
 
 
 def test_a_png_upload_keeps_its_format_and_transparency_but_not_its_text(
-    live: Live, org_token: str
+    api_as: ApiAs, org_token: str
 ) -> None:
     from PIL import PngImagePlugin
 
@@ -124,7 +119,7 @@ def test_a_png_upload_keeps_its_format_and_transparency_but_not_its_text(
     text.add_text("Comment", "taken at home")
     out = io.BytesIO()
     Image.new("RGBA", (80, 60), (0, 128, 0, 100)).save(out, "PNG", pnginfo=text)
-    body = _upload(_client(live, org_token), out.getvalue(), "image/png").json()
+    body = _upload(api_as(org_token), out.getvalue(), "image/png").json()
     assert body["url"].endswith(".png") and body["content_type"] == "image/png"
     served = httpx.get(body["url"]).content
     assert body["url"].rsplit("/", 1)[-1] == hashlib.sha256(served).hexdigest() + ".png"
@@ -142,39 +137,41 @@ def test_a_png_upload_keeps_its_format_and_transparency_but_not_its_text(
     ],
 )
 def test_unsafe_uploads_are_refused_with_a_clear_error(
-    live: Live, org_token: str, data: bytes, status: int, code: str
+    api_as: ApiAs, org_token: str, data: bytes, status: int, code: str
 ) -> None:
-    response = _upload(_client(live, org_token), data, "application/octet-stream")
+    response = _upload(api_as(org_token), data, "application/octet-stream")
     assert response.status_code == status, response.text
     assert response.json()["error_code"] == code
     assert row_counts()["briefs"] == 0
 
 
-def test_a_50_megabyte_upload_is_refused_before_it_is_read(live: Live, org_token: str) -> None:
-    response = _upload(_client(live, org_token), b"\xff\xd8" + b"\0" * (50 * 1024 * 1024))
+def test_a_50_megabyte_upload_is_refused_before_it_is_read(api_as: ApiAs, org_token: str) -> None:
+    response = _upload(api_as(org_token), b"\xff\xd8" + b"\0" * (50 * 1024 * 1024))
     assert response.status_code == 413
     assert response.json()["error_code"] == "payload_too_large"
 
 
 def test_a_brief_may_not_use_another_organizations_upload(
-    live: Live, org_token: str, other_org_token: str
+    api_as: ApiAs, org_token: str, other_org_token: str
 ) -> None:
-    upload_id = _upload(_client(live, org_token), _jpeg()).json()["id"]
+    upload_id = _upload(api_as(org_token), _jpeg()).json()["id"]
     body = brief(template="photo", photo_upload_id=upload_id)
-    refused = _client(live, other_org_token).post("/api/v1/briefs", json=body)
+    refused = api_as(other_org_token).post("/api/v1/briefs", json=body)
     assert refused.status_code == 422
     assert refused.json()["error_code"] == "unknown_upload"
-    assert _client(live, org_token).post("/api/v1/briefs", json=body).status_code == 202
+    assert api_as(org_token).post("/api/v1/briefs", json=body).status_code == 202
 
 
-def test_the_photo_template_needs_a_photo(live: Live, org_token: str) -> None:
-    response = _client(live, org_token).post("/api/v1/briefs", json=brief(template="photo"))
+def test_the_photo_template_needs_a_photo(api_as: ApiAs, org_token: str) -> None:
+    response = api_as(org_token).post("/api/v1/briefs", json=brief(template="photo"))
     assert response.status_code == 422
     assert row_counts()["briefs"] == 0
 
 
-def test_a_logo_is_normalised_to_png_on_the_brand_voice(live: Live, org_token: str) -> None:
-    client = _client(live, org_token)
+def test_a_logo_is_normalised_to_png_on_the_brand_voice(
+    live: Live, api_as: ApiAs, org_token: str
+) -> None:
+    client = api_as(org_token)
     voice = client.post("/api/v1/brand-voices", json={"name": "Logo", "tone": "calm"}).json()
     response = client.put(
         f"/api/v1/brand-voices/{voice['id']}/logo", content=_jpeg(400, 200),

@@ -12,7 +12,6 @@ import pytest
 from briefcast.models import ModelUsage
 from briefcast.models.repositories.tenancy import ensure_organization
 from briefcast.models.session import worker_session
-from tests.conftest import Live
 
 pytestmark = pytest.mark.integration
 
@@ -28,11 +27,10 @@ def _spend(at: datetime, cost: str, tokens: int) -> None:
         )  # fmt: skip
 
 
-def test_a_month_counts_only_that_month(live: Live, org_token: str) -> None:
+def test_a_month_counts_only_that_month(client: httpx.Client) -> None:
     _spend(datetime(2026, 1, 31, 23, 59, tzinfo=UTC), "1.00", 100)
     _spend(datetime(2026, 2, 1, 0, 0, tzinfo=UTC), "2.00", 200)
     _spend(datetime(2026, 12, 31, 12, 0, tzinfo=UTC), "4.00", 400)
-    client = httpx.Client(base_url=live.api_url, headers={"Authorization": f"Bearer {org_token}"})
     january = client.get("/api/v1/usage", params={"month": "2026-01"}).json()
     assert (january["prompt_tokens"], Decimal(january["cost_usd"])) == (100, Decimal("1"))
     assert january["until"].startswith("2026-02-01T00:00:00")
@@ -42,8 +40,7 @@ def test_a_month_counts_only_that_month(live: Live, org_token: str) -> None:
 
 
 @pytest.mark.parametrize("month", ["0000-01", "1999-12", "2026-13", "2026-1", "10000-01"])
-def test_a_month_outside_the_schema_is_a_422(live: Live, org_token: str, month: str) -> None:
-    client = httpx.Client(base_url=live.api_url, headers={"Authorization": f"Bearer {org_token}"})
+def test_a_month_outside_the_schema_is_a_422(client: httpx.Client, month: str) -> None:
     response = client.get("/api/v1/usage", params={"month": month})
     assert response.status_code == 422, response.text
     assert response.json()["error_code"] == "validation_error"

@@ -29,8 +29,8 @@ from briefcast.pipeline.campaigns.materialize import materialize
 from briefcast.pipeline.schedule.service import schedule_run
 from briefcast.reports import charts
 from briefcast.sandbox import audience, instagram_rules, linkedin_rules
-from tests.conftest import Live
 from tests.integration.live import SETTLED, submit, wait_for
+from tests.live import Live
 
 pytestmark = pytest.mark.integration
 

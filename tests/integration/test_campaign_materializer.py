@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -37,8 +38,8 @@ TEMPLATE = {"key_points": ["One idea a week"], "platforms": ["instagram", "linke
 HORIZON = timedelta(minutes=5)
 
 
-def _utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def make_campaign(
@@ -125,9 +126,7 @@ def topics_of_runs(campaign_id: uuid.UUID) -> list[str]:
 
 
 def local(occurrence: CampaignOccurrence, zone: str) -> str:
-    return schedule.to_local(occurrence.occurs_at, schedule.ZoneInfo(zone)).isoformat(
-        timespec="minutes"
-    )
+    return schedule.to_local(occurrence.occurs_at, ZoneInfo(zone)).isoformat(timespec="minutes")
 
 
 DAILY_NINE = {"kind": "recurrence", "rrule": "FREQ=DAILY;BYHOUR=9;BYMINUTE=0"}
@@ -280,7 +279,9 @@ def test_an_edit_changes_only_occurrences_not_yet_materialized(db: None) -> None
                         "start": "2027-01-01T17:00:00"}  # fmt: skip
         row.brief_template = {"topic": "An evening tip", **TEMPLATE}
         row.schedule_anchor = None  # an occurrence of the old rule
-        row.next_due_at = schedule.parse(row.schedule, "UTC").first_after(row.materialized_through)
+        rule = schedule.parse(row.schedule, "UTC")
+        assert isinstance(rule, schedule.Recurrence)
+        row.next_due_at = rule.first_after(row.materialized_through)
     for now in run_clock(_utc(2027, 1, 2, 13), _utc(2027, 1, 3, 18), timedelta(hours=1)):
         tick(now)
     assert [o.occurs_at for o in occurrences(campaign)] == [
@@ -344,15 +345,14 @@ def test_a_materializer_killed_mid_tick_leaves_nothing_half_done(db: None) -> No
         "    print(report.created, flush=True)\n"
         "    time.sleep(60)\n"
     )
-    child = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and script
         [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=os.environ.copy()
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "1"  # it made the run, uncommitted
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.wait(timeout=30)
+    ) as child:
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "1"  # it made the run, uncommitted
+        finally:
+            os.kill(child.pid, signal.SIGKILL)
     assert occurrences(campaign) == []  # nothing of it survived
     assert tick(datetime.fromisoformat(now)).created == 1
     assert len(occurrences(campaign)) == 1 and len(topics_of_runs(campaign)) == 1

@@ -14,8 +14,8 @@ import pytest
 
 from briefcast.pipeline.copy.factory import _chain
 from briefcast.settings import get_settings
-from tests.conftest import Live
 from tests.integration.live import submit, wait_for
+from tests.live import Live
 
 pytestmark = pytest.mark.integration
 

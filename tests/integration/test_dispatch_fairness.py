@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from briefcast.models import Post, PostStatus
-from briefcast.models.repositories import pipeline as repo
+from briefcast.models.repositories import posts as posts_repo
 from briefcast.models.session import worker_session
 from briefcast.pipeline import tasks
+from briefcast.pipeline.publish import service as publish
 from briefcast.pipeline.publish.dispatch import claim_due_posts, claim_next_for_account
+from briefcast.settings import get_settings
 from tests.integration.factories import connect_account, make_run
 
 pytestmark = pytest.mark.integration
@@ -63,7 +65,7 @@ def test_organizations_without_an_account_share_the_settings_account_and_its_lim
     first = _claim(per_account=4)
     assert len(first) == 4  # one account (the settings one) for both organizations
     with worker_session() as session:
-        owners = {repo.organization_of_post(session, post_id) for post_id in first}
+        owners = {posts_repo.organization_of(session, post_id) for post_id in first}
     assert len(owners) == 2  # shared fairly: each organization got some of the four
 
 
@@ -115,7 +117,9 @@ def test_the_publish_task_sends_the_next_claim_without_waiting_for_a_tick(
     connect_account("h", "linkedin")
     first, second = _due_posts("h", 2, "linkedin")
     with worker_session() as session:
-        session.get(Post, second).scheduled_at = datetime.now(UTC) + timedelta(seconds=-0.5)  # type: ignore[union-attr]
+        post = session.get(Post, second)
+        assert post is not None
+        post.scheduled_at = datetime.now(UTC) + timedelta(seconds=-0.5)
     (claimed,) = _claim(per_account=1, limit=1)
     assert claimed == first
 
@@ -127,9 +131,9 @@ def test_the_publish_task_sends_the_next_claim_without_waiting_for_a_tick(
         return PostStatus.PUBLISHED
 
     sent: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(tasks.publish, "publish_post", settle)
+    monkeypatch.setattr(publish, "publish_post", settle)
     monkeypatch.setattr(tasks.publish_post, "apply_async", lambda args, **_: sent.append(args))
-    monkeypatch.setattr(tasks.get_settings(), "publish_concurrency_per_account", 1)
+    monkeypatch.setattr(get_settings(), "publish_concurrency_per_account", 1)
     assert tasks.publish_post.run(str(first), str(uuid.uuid4())) == PostStatus.PUBLISHED
     assert [args[0] for args in sent] == [str(second)]
     with worker_session() as session:

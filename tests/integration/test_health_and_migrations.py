@@ -51,7 +51,7 @@ def scratch_database(services: dict[str, str]) -> Iterator[str]:
     """A database of its own, so going down to base leaves the other tests' schema alone."""
     url = make_url(sync_url(services["database_url"]))
     admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = "briefcast_migrations_check"
+    name = f"{url.database}_migrations_check"  # each test database its own
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -36,6 +36,7 @@ def worker(services: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
         process.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_a_worker_is_healthy_until_it_stops_answering(worker: subprocess.Popen[bytes]) -> None:
     # Until the worker has started: its command line (read just after the fork, it can still
     # be empty), then its consumer.

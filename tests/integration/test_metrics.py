@@ -21,8 +21,8 @@ from briefcast.models import ModelUsage
 from briefcast.models.session import worker_session
 from briefcast.pipeline.broker import is_amqp
 from briefcast.pipeline.celery_app import app as celery_app
-from tests.conftest import Live
 from tests.integration.live import submit, wait_for
+from tests.live import Live
 
 pytestmark = pytest.mark.integration
 

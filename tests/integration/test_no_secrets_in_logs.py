@@ -27,9 +27,9 @@ from briefcast.pipeline.publish.tokens import refresh_due_tokens
 from briefcast.redaction import REDACTED
 from briefcast.sandbox.openai_api import SANDBOX_API_KEY
 from briefcast.settings import DEV_JWT_SECRET, SANDBOX_TOKEN, get_settings
-from tests.conftest import Live
 from tests.integration.helpers import brief
 from tests.integration.live import posts_by_platform, submit, wait_for
+from tests.live import Live
 
 pytestmark = pytest.mark.integration
 IG_USER, LI_AUTHOR = "17841400000000001", "urn:li:organization:2414183"
@@ -118,7 +118,7 @@ def test_no_token_is_logged_stored_or_answered(
     # (A beat tick of the in-process worker may refresh a due token before this test's own
     # call does: either way it is refreshed in this process, where its logs are captured.)
 
-    # The token refresh: its URL carries the token (§2.12), and httpx logs URLs.
+    # The token refresh: its URL carries the token (docs/contracts §2.12), and httpx logs URLs.
     _connect(client, "instagram", IG_USER, ig_token, expires_at=soon)
     refresh_due_tokens(worker_session)
     refreshed_until = datetime.fromisoformat(_instagram(client)["token_expires_at"])

@@ -290,7 +290,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     hosts: list[str] = []
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
-    context.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[assignment,func-returns-value]
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from briefcast.models import MetricSnapshot, OutboxMessage
 from briefcast.models.session import worker_session
 from tests.beat import beat_ticking
-from tests.conftest import Live
 from tests.integration.live import posts_by_platform, submit, wait_for
+from tests.live import Live
 
 pytestmark = pytest.mark.integration
 
@@ -45,12 +45,12 @@ def test_negative_brief_waits_for_review_and_publishes_nothing(
 def test_a_lost_relay_is_recovered_by_the_outbox_sweep(
     live: Live, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from briefcast.api import relay
+    from briefcast.pipeline.outbox import service as outbox  # what the API's relay sends with
 
     def broker_down(*_: Any) -> None:
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(relay.outbox, "send", broker_down)
+    monkeypatch.setattr(outbox, "send", broker_down)
     run_id = submit(client)
     monkeypatch.undo()
     with worker_session() as session:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from briefcast.models import MetricSnapshot, Post, PostAttempt, PostStatus, RunStatus
-from briefcast.models.repositories import pipeline as repo
+from briefcast.models.repositories import runs as runs_repo
 from briefcast.models.session import worker_session
 from briefcast.pipeline.adapters.publisher import (
     AmbiguousPublishError,
@@ -101,7 +101,7 @@ def test_published_post_saves_ids_schedules_metrics_and_publishes_the_run(db: No
         offsets = sorted(
             s.offset_s for s in session.query(MetricSnapshot).filter_by(post_id=post_id)
         )
-        run = repo.get_run(session, post.run_id)
+        run = runs_repo.get(session, post.run_id)
         assert run is not None and run.status == RunStatus.PUBLISHED
     assert offsets == [0, 3600]
     # A redelivered message for the settled claim is stale and changes nothing.
@@ -169,7 +169,7 @@ def test_expired_token_asks_for_a_reconnect_with_the_platform_message(db: None) 
         "reconnect the instagram account: Error validating access token: Session has expired"
     )
     with worker_session() as session:
-        run = repo.get_run(session, post.run_id)
+        run = runs_repo.get(session, post.run_id)
         assert run is not None and run.status == RunStatus.NEEDS_RECONNECT
         assert run.status_reason == post.status_reason
 
@@ -199,7 +199,9 @@ def test_an_ambiguous_outcome_is_reconciled_by_the_next_claim(db: None) -> None:
     post = _post(post_id)
     assert post.scheduled_at is not None  # when to check with the platform
     with worker_session() as session:
-        session.get(Post, post_id).scheduled_at = datetime.now(UTC)  # type: ignore[union-attr]
+        row = session.get(Post, post_id)
+        assert row is not None
+        row.scheduled_at = datetime.now(UTC)
     with worker_session() as session:
         (claim,) = claim_due_posts(session, lease_s=60)
     assert _publish(post_id, claim.claim_id, publisher) == PostStatus.PUBLISHED

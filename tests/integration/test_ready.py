@@ -22,12 +22,12 @@ from briefcast.pipeline.celery_app import app
 from briefcast.pipeline.queues import TaskQueue
 from briefcast.settings import get_settings
 from tests.beat import beat_ticking
-from tests.conftest import Live
+from tests.live import Live
 
 pytestmark = pytest.mark.integration
 
 
-def _heartbeat_key() -> redis.Redis:
+def _heartbeat_key() -> redis.Redis[bytes]:
     return redis.Redis.from_url(get_settings().redis_sessions_url)
 
 
@@ -88,6 +88,7 @@ def test_not_ready_without_a_heartbeat_from_beat(live: Live) -> None:
     assert body["checks"]["beat"].startswith("no heartbeat")
 
 
+@pytest.mark.slow
 def test_not_ready_when_a_queue_has_no_worker(live: Live, beat: None) -> None:
     cancelled = app.control.cancel_consumer(TaskQueue.ANALYTICS.value, reply=True, timeout=5)
     assert cancelled, "the worker did not answer"

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from briefcast.settings import get_settings
-from tests.conftest import Live
 from tests.integration.helpers import brief
 from tests.integration.live import wait_for
+from tests.live import Live
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +88,9 @@ def test_a_quote_card_uses_the_brand_kit(live: Live, client: httpx.Client) -> No
     view = wait_for(client, client.post("/api/v1/briefs", json=body).json()["run_id"])
     assert view["status"] == "published"
     image = Image.open(io.BytesIO(httpx.get(view["posts"][0]["image_url"]).content)).convert("RGB")
-    r, _, b = image.getpixel((5, 5))  # type: ignore[misc]
+    pixel = image.getpixel((5, 5))
+    assert isinstance(pixel, tuple)
+    r, _, b = pixel
     assert abs(r - 0x7B) < 24 and abs(b - 0xA2) < 24  # the brand's colour, not the default
 
 

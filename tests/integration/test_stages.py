@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from briefcast.models import OutboxMessage, Post, PostStatus, RunStatus, StageEvent, StageOutcome
-from briefcast.models.repositories import pipeline as repo
+from briefcast.models.repositories import posts as posts_repo
+from briefcast.models.repositories import runs as runs_repo
 from briefcast.models.session import worker_session
 from briefcast.pipeline.check.service import check_copy
 from briefcast.pipeline.copy.offline import OfflineCopywriter
 from briefcast.pipeline.copy.service import generate_copy
 from briefcast.pipeline.outbox import service as outbox
+from briefcast.pipeline.publish import run_status
 from briefcast.pipeline.publish.dispatch import LAPSED_REASON, claim_due_posts
 from briefcast.pipeline.schedule.service import ImagesPendingError, schedule_run
 from tests.integration.factories import make_run
@@ -26,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 def _run_status(run_id: uuid.UUID) -> tuple[str, str | None]:
     with worker_session() as session:
-        run = repo.get_run(session, run_id)
+        run = runs_repo.get(session, run_id)
         assert run is not None
         return run.status, run.status_reason
 
@@ -35,11 +37,11 @@ def test_copy_stage_writes_every_post_and_is_idempotent(db: None) -> None:
     run_id, _ = make_run()
     assert generate_copy(worker_session, run_id, OfflineCopywriter()) is True
     with worker_session() as session:
-        first = {p.platform: p.caption for p in repo.posts_of_run(session, run_id)}
+        first = {p.platform: p.caption for p in posts_repo.of_run(session, run_id)}
     # A redelivered task finds the run past this stage and changes nothing.
     assert generate_copy(worker_session, run_id, OfflineCopywriter()) is False
     with worker_session() as session:
-        posts = repo.posts_of_run(session, run_id)
+        posts = posts_repo.of_run(session, run_id)
         assert {p.platform: p.caption for p in posts} == first
         assert all(p.copy_source == "offline-copywriter" for p in posts)
         event = session.scalars(select(StageEvent).where(StageEvent.run_id == run_id)).one()
@@ -59,7 +61,7 @@ def test_failing_copy_is_sent_back_with_the_reasons(db: None) -> None:
     assert outcome is not None and outcome.decision == "regenerate"
     assert outcome.outbox_id is not None
     with worker_session() as session:
-        run = repo.get_run(session, run_id)
+        run = runs_repo.get(session, run_id)
         assert run is not None
         assert (run.status, run.regenerations) == (RunStatus.GENERATING, 1)
         assert len(run.copy_feedback) == 1 and run.copy_feedback[0].startswith(
@@ -80,7 +82,7 @@ def test_failing_copy_past_the_bound_waits_for_review(db: None) -> None:
     # Nothing downstream acts on a halted run.
     with worker_session() as session:
         assert schedule_run(session, run_id) is False
-        assert all(p.scheduled_at is None for p in repo.posts_of_run(session, run_id))
+        assert all(p.scheduled_at is None for p in posts_repo.of_run(session, run_id))
 
 
 def test_schedule_waits_for_missing_images_without_scheduling_anything(db: None) -> None:
@@ -90,13 +92,15 @@ def test_schedule_waits_for_missing_images_without_scheduling_anything(db: None)
         schedule_run(session, run_id)
     assert _run_status(run_id)[0] == RunStatus.RENDERING
     with worker_session() as session:
-        assert all(p.scheduled_at is None for p in repo.posts_of_run(session, run_id))
+        assert all(p.scheduled_at is None for p in posts_repo.of_run(session, run_id))
 
 
 def test_only_due_posts_are_claimed(db: None) -> None:
     _, (due, later) = make_run(post_status=PostStatus.SCHEDULED, scheduled_in_s=-1)
     with worker_session() as session:
-        session.get(Post, later).scheduled_at = datetime.now(UTC) + timedelta(hours=1)  # type: ignore[union-attr]
+        post = session.get(Post, later)
+        assert post is not None
+        post.scheduled_at = datetime.now(UTC) + timedelta(hours=1)
     with worker_session() as session:
         claimed = claim_due_posts(session, lease_s=60)
     assert [c.post_id for c in claimed] == [due]
@@ -135,10 +139,12 @@ def test_two_posts_of_one_run_settling_at_once_do_not_deadlock(db: None) -> None
     def settle(platform: str) -> None:
         try:
             with worker_session() as session:
-                repo.finish_stage(session, run_id, "publish", StageOutcome.SUCCEEDED, {}, platform)
+                runs_repo.finish_stage(
+                    session, run_id, "publish", StageOutcome.SUCCEEDED, {}, platform
+                )
                 session.flush()
                 barrier.wait(5)  # both hold their share lock on the run
-                repo.refresh_run_status_from_posts(session, run_id)
+                run_status.refresh(session, run_id)
         except BaseException as exc:  # reported below, from the main thread
             errors.append(exc)
 
@@ -217,9 +223,9 @@ def test_sweep_sends_only_old_unsent_rows_once(db: None) -> None:
         )
     recorder = _RecordingCelery()
     with worker_session() as session:
-        assert outbox.sweep(session, recorder, older_than_s=5) == 1  # type: ignore[arg-type]
+        assert outbox.sweep(session, recorder, older_than_s=5) == 1
     with worker_session() as session:
-        assert outbox.sweep(session, recorder, older_than_s=5) == 0  # type: ignore[arg-type]
+        assert outbox.sweep(session, recorder, older_than_s=5) == 0
         rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         assert [r.sent_at is not None for r in rows] == [True, False]
     assert recorder.sent == [("pipeline.runs.start", {"run_id": "old", "post_ids": []})]
@@ -236,7 +242,7 @@ def test_an_unsendable_outbox_row_is_parked_and_does_not_block_the_rest(db: None
         )
     recorder = _RecordingCelery()
     with worker_session() as session:
-        assert outbox.sweep(session, recorder, older_than_s=5) == 1  # type: ignore[arg-type]
+        assert outbox.sweep(session, recorder, older_than_s=5) == 1
     with worker_session() as session:
         parked, sent = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
     assert parked.error == "unknown outbox topic 'nope'" and parked.sent_at is None
@@ -250,7 +256,7 @@ def test_runs_idle_in_a_stage_are_nudged_with_the_right_event(db: None) -> None:
     fresh, _ = make_run(status=RunStatus.CHECKING)
     with worker_session() as session:
         for run_id in (stuck_check, stuck_render):
-            run = repo.get_run(session, run_id)
+            run = runs_repo.get(session, run_id)
             assert run is not None
             run.updated_at = datetime.now(UTC) - timedelta(minutes=30)
     with worker_session() as session:

@@ -24,9 +24,9 @@ from briefcast.logs import configure_logging, format_handlers
 from briefcast.models import Run
 from briefcast.models.session import worker_session
 from briefcast.settings import get_settings
-from tests.conftest import Live
 from tests.integration.helpers import brief
 from tests.integration.live import wait_for
+from tests.live import Live
 
 pytestmark = pytest.mark.integration
 
@@ -140,8 +140,9 @@ def test_a_request_without_an_id_gets_one_and_the_run_keeps_it(
     ["x" * 129, "two words", 'quote"d', "semi;colon", '{"json":1}', b"caf\xc3\xa9"],
 )
 def test_an_unsafe_incoming_id_is_replaced(live: Live, hostile: str | bytes) -> None:
+    raw = hostile.encode() if isinstance(hostile, str) else hostile  # the same bytes on the wire
     with httpx.Client(base_url=live.api_url) as http:
-        response = http.get("/health", headers={"X-Request-ID": hostile})
+        response = http.get("/health", headers={b"X-Request-ID": raw})
     assert response.headers["X-Request-ID"] != hostile
     assert GENERATED.fullmatch(response.headers["X-Request-ID"])
 

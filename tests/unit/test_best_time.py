@@ -182,7 +182,8 @@ def test_the_best_cell_through_choose_across_a_dst_change() -> None:
     rows = [row(MONDAY, 18, 30, 0.08), row(TUESDAY, 9, 30, 0.02)]
     chosen = choose(rows, "Europe/Berlin", datetime(2026, 3, 27, 20, 0, tzinfo=BERLIN))
     assert chosen.at == datetime(2026, 3, 30, 18, 0, tzinfo=BERLIN)
-    assert chosen.at.utcoffset() is not None and chosen.at.utcoffset().total_seconds() == 7200
+    offset = chosen.at.utcoffset()
+    assert offset is not None and offset.total_seconds() == 7200
     assert chosen.reason.startswith("Monday 18:00 Europe/Berlin: best engagement")
 
 

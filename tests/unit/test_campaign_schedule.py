@@ -23,8 +23,8 @@ def _recurrence(rule: str, start: str, zone: str, **extra: Any) -> Recurrence:
     return sched
 
 
-def _utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def _local_times(sched: Recurrence | SlotQueue, times: list[datetime]) -> list[str]:
@@ -204,6 +204,7 @@ def test_a_counted_rule_anchored_at_its_end_gives_the_same_occurrences() -> None
          "count": 400},
         "Europe/Berlin", anchor=anchor_local, ends_at=ends_at,
     )  # fmt: skip
+    assert isinstance(fast, Recurrence)
     window = (anchor_utc - timedelta(seconds=1), _utc(2027, 6, 1))
     assert fast.occurrences(*window) == counted.occurrences(*window)
     assert len(fast.occurrences(*window)) == 249  # 2026-06-02 .. 2027-02-04

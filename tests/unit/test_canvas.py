@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from celery.canvas import Signature, _chain, _chord
+from celery.canvas import Signature, _chain, chord
 
 from briefcast.pipeline.canvas import build_run_canvas
 from briefcast.pipeline.fairness import priority_for_backlog
@@ -15,12 +15,12 @@ POSTS = [
 ]
 
 
-def parts(canvas: Signature) -> tuple[Signature, Signature, _chord]:
+def parts(canvas: Signature) -> tuple[Signature, Signature, chord]:
     assert isinstance(canvas, _chain)
     tasks = list(canvas.tasks)
     assert len(tasks) == 3
     generate, check, fan_out = tasks
-    assert isinstance(fan_out, _chord)
+    assert isinstance(fan_out, chord)  # celery's `chord` is its `_chord` class
     return generate, check, fan_out
 
 

@@ -6,8 +6,11 @@ import io
 import math
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
+import numpy as np
 import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
@@ -68,7 +71,7 @@ def _svg(data: bytes) -> ET.Element:
     return root
 
 
-CHARTS = {
+CHARTS: dict[str, tuple[Callable[[charts.ChartFormat], bytes], Literal["line", "heatmap"]]] = {
     "post": (lambda fmt: charts.post_chart(_series(), fmt), "line"),
     "post_linkedin": (lambda fmt: charts.post_chart(_series("linkedin"), fmt), "line"),
     "post_empty": (lambda fmt: charts.post_chart(_series(offsets=()), fmt), "line"),
@@ -104,7 +107,7 @@ def test_the_same_data_gives_the_same_bytes() -> None:
 
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown chart format"):
-        charts.post_chart(_series(), "gif")  # type: ignore[arg-type]
+        charts.post_chart(_series(), "gif")  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_the_best_cell_is_the_highest_rate_and_ties_go_to_more_posts() -> None:
@@ -117,11 +120,13 @@ def test_the_best_cell_is_the_highest_rate_and_ties_go_to_more_posts() -> None:
     assert math.isnan(grid[6][7])  # posts without an audience leave the cell empty
 
 
-def _pixel(figure: object, image: Image.Image, x: float, y: float) -> tuple[int, int, int]:
+def _pixel(figure: Figure, image: Image.Image, x: float, y: float) -> tuple[int, ...]:
     """The PNG's pixel at data point (x, y) of the figure's first axes."""
-    axes = figure.axes[0]  # type: ignore[attr-defined]
+    axes = figure.axes[0]
     px, py = axes.transData.transform((x, y))
-    return image.getpixel((int(px), image.height - int(py)))  # type: ignore[return-value]
+    pixel = image.getpixel((int(px), image.height - int(py)))
+    assert isinstance(pixel, tuple)  # an RGB image's pixel
+    return pixel
 
 
 def test_the_heatmap_outlines_the_best_cell_and_leaves_empty_cells_empty() -> None:
@@ -157,7 +162,7 @@ def test_the_post_chart_has_a_line_per_metric_in_hours_since_publishing(
     axes = drawn[0].axes[0]
     labels = [line.get_label() for line in axes.get_lines()]
     assert labels == [name.replace("_", " ") for name in measures.METRICS["linkedin"]]
-    assert list(axes.get_lines()[0].get_xdata()) == [0.25, 1.0, 6.0]
+    assert np.asarray(axes.get_lines()[0].get_xdata()).tolist() == [0.25, 1.0, 6.0]
     assert axes.get_xlabel() == "hours since publishing"
 
 

@@ -52,7 +52,8 @@ def test_a_palette_png_keeps_its_transparency() -> None:
     palette.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
     clean = clean_upload(_encoded(palette, "PNG", transparency=1))
     image = Image.open(io.BytesIO(clean.data))
-    assert image.mode == "RGBA" and image.getpixel((0, 0))[3] == 0
+    pixel = image.getpixel((0, 0))
+    assert image.mode == "RGBA" and isinstance(pixel, tuple) and pixel[3] == 0
 
 
 def test_an_upload_too_large_once_re_encoded_is_refused() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -272,7 +272,7 @@ def pins(lock: Path) -> dict[str, str]:
     return {canonicalize_name(name): version for name, version in found}
 
 
-def declared(requirements: list[str]) -> set[str]:
+def declared(requirements: list[str]) -> set[NormalizedName]:
     return {canonicalize_name(Requirement(r).name) for r in requirements} - {"briefcast"}
 
 

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+from httpx2 import Response  # what starlette's TestClient is built on
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from starlette.testclient import TestClient
@@ -60,18 +61,22 @@ def app_for(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> SecureFastAP
     return app
 
 
+def _get_ok(app: SecureFastAPI, base_url: str = "http://testserver") -> Response:
+    with TestClient(app, base_url=base_url) as client:
+        return client.get("/ok")
+
+
 def test_hsts_only_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
-    prod = TestClient(app_for(production(), monkeypatch), base_url="https://api.example.com")
-    assert prod.get("/ok").headers["strict-transport-security"] == HSTS
-    dev = TestClient(app_for(make(), monkeypatch))
-    assert "strict-transport-security" not in dev.get("/ok").headers
+    prod = app_for(production(), monkeypatch)
+    assert _get_ok(prod, "https://api.example.com").headers["strict-transport-security"] == HSTS
+    assert "strict-transport-security" not in _get_ok(app_for(make(), monkeypatch)).headers
 
 
 def test_a_500_carries_the_security_headers_and_the_request_id(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    client = TestClient(app_for(make(), monkeypatch), raise_server_exceptions=False)
-    answer = client.get("/boom", headers={"X-Request-ID": "trace-500"})
+    with TestClient(app_for(make(), monkeypatch), raise_server_exceptions=False) as client:
+        answer = client.get("/boom", headers={"X-Request-ID": "trace-500"})
     assert answer.status_code == 500
     assert answer.headers["x-request-id"] == "trace-500"
     assert answer.json()["error_code"] == "internal_error"
@@ -82,15 +87,15 @@ def test_a_500_carries_the_security_headers_and_the_request_id(
 
 def test_production_answers_only_its_own_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
     app = app_for(production(), monkeypatch)
-    assert TestClient(app, base_url="https://api.example.com").get("/ok").status_code == 200
-    refused = TestClient(app, base_url="https://evil.example").get("/ok")
+    assert _get_ok(app, "https://api.example.com").status_code == 200
+    refused = _get_ok(app, "https://evil.example")
     assert refused.status_code == 400
     assert refused.headers["x-content-type-options"] == "nosniff"
     listed = app_for(production(allowed_hosts="api.example.com,*.internal"), monkeypatch)
-    assert TestClient(listed, base_url="http://api-1.internal").get("/ok").status_code == 200
+    assert _get_ok(listed, "http://api-1.internal").status_code == 200
     # Outside production any Host is answered (the sandboxes fetch from 127.0.0.1, tests too).
     dev = app_for(make(), monkeypatch)
-    assert TestClient(dev, base_url="https://evil.example").get("/ok").status_code == 200
+    assert _get_ok(dev, "https://evil.example").status_code == 200
 
 
 def test_cors_origins_and_allowed_hosts_read_lists() -> None:
@@ -126,7 +131,7 @@ def test_with_redis_down_requests_go_through_and_redis_rests() -> None:
         first = await limiter.admit([("ratelimit:test", 1, 60_000)])
         started = time.monotonic()
         second = await limiter.admit([("ratelimit:test", 1, 60_000)])
-        await redis.aclose()
+        await redis.aclose()  # type: ignore[attr-defined]  # types-redis predates redis 5
         return first, second, time.monotonic() - started
 
     first, second, waited = asyncio.run(scenario())

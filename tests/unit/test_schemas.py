@@ -180,7 +180,7 @@ def test_publish_at_future_converted_to_utc() -> None:
     plus_two = timezone(timedelta(hours=2))
     local = (datetime.now(UTC) + timedelta(days=2)).astimezone(plus_two).replace(microsecond=0)
     brief = BriefIn.model_validate(minimal(publish_at=iso(local)))
-    assert brief.publish_at is not None
+    assert isinstance(brief.publish_at, datetime)
     assert brief.publish_at.utcoffset() == timedelta(0)
     assert brief.publish_at == local  # same instant
     assert brief.publish_at.hour == (local.hour - 2) % 24

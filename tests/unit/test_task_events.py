@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from celery.canvas import _chain, chord
+
 from briefcast.pipeline import tasks
 from briefcast.pipeline.canvas import build_run_canvas
 from briefcast.pipeline.celery_app import BEAT_INTERVALS_S, app
@@ -27,7 +29,9 @@ def test_tasks_sent_after_the_canvas_name_their_run_and_campaign_as_kwargs() -> 
 def test_a_campaigns_canvas_tasks_carry_its_id_in_the_name_flower_searches() -> None:
     trail = {"run_id": RUN, "campaign_id": CAMPAIGN}
     canvas = build_run_canvas(RUN, ["p1"], campaign="Weekly tips", trail=trail)
+    assert isinstance(canvas, _chain)
     generate, check, fan_out = canvas.tasks
+    assert isinstance(fan_out, chord)
     steps = [generate, check, *fan_out.tasks, fan_out.body]
     assert [step.options["shadow"] for step in steps] == [
         f"{step.task} [campaign: Weekly tips {CAMPAIGN}]" for step in steps

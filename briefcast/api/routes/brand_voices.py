@@ -45,7 +45,6 @@ async def create_brand_voice(
 ) -> BrandVoiceOut:
     try:
         voice = await voices.create(session, principal.organization_id, body.model_dump())
-        await session.commit()
     except IntegrityError as exc:
         raise _name_taken(body.name) from exc
     return BrandVoiceOut.model_validate(voice)
@@ -84,7 +83,6 @@ async def update_brand_voice(
         raise ApiError(422, "validation_error", "Fields cannot be set to null.", {"fields": nulls})
     try:
         voice = await voices.update(session, voice, changes)
-        await session.commit()
     except IntegrityError as exc:
         raise _name_taken(changes.get("name")) from exc
     return BrandVoiceOut.model_validate(voice)

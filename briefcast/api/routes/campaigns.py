@@ -1,7 +1,8 @@
 """Campaigns: recurring and queued content. Another organization's campaign is a 404.
 
-Each write commits, then relays its `campaign.changed` outbox row so the materializer looks
-at the campaign at once rather than at its next beat tick.
+Each write's `campaign.changed` outbox row is relayed once the request commits (the session
+dependency), so the materializer looks at the campaign at once rather than at its next beat
+tick.
 """
 
 from __future__ import annotations
@@ -14,15 +15,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from briefcast.api import campaigns as service
-from briefcast.api.deps import PrincipalDep, RelayDep, SessionDep
+from briefcast.api.deps import PrincipalDep, SessionDep
 from briefcast.api.errors import ApiError
-from briefcast.api.intake import unknown_organization
 from briefcast.api.ratelimit import ANALYTICS_LIMIT, CONTENT_LIMIT
-from briefcast.api.relay import OutboxRelay
 from briefcast.api.roles import EDITOR
 from briefcast.api.schemas.campaigns import (
     MAX_ITEMS_PER_REQUEST,
@@ -40,8 +37,6 @@ from briefcast.api.schemas.campaigns import (
     csv_rows,
     json_rows,
 )
-from briefcast.models.repositories import campaigns as repo
-from briefcast.models.repositories import ingest
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
 # Bodies that may hold up to MAX_ITEMS_PER_REQUEST items (or as many overrides): they get the
@@ -67,22 +62,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _relay(relay: OutboxRelay, changed: service.Changed) -> None:
-    if changed.outbox_id is not None:
-        relay.submit(
-            changed.outbox_id, repo.CAMPAIGN_CHANGED, repo.changed_event(changed.campaign.id)
-        )
-
-
-async def _name_conflict(session: AsyncSession, org_id: uuid.UUID, name: str) -> ApiError:
-    """What an IntegrityError on a campaign insert or rename was: a name taken in between
-    (the unique key), or an organization that does not exist (the foreign key)."""
-    await session.rollback()
-    if await ingest.get_organization(session, org_id) is None:
-        return unknown_organization()
-    return service.name_taken(name)
-
-
 @router.post(
     "",
     status_code=201,
@@ -97,23 +76,13 @@ async def _name_conflict(session: AsyncSession, org_id: uuid.UUID, name: str) ->
     ),
 )
 async def create_campaign(
-    body: CampaignIn,
-    principal: PrincipalDep,
-    session: SessionDep,
-    relay: RelayDep,
-    response: Response,
+    body: CampaignIn, principal: PrincipalDep, session: SessionDep, response: Response
 ) -> CampaignOut:
     """A campaign from now on: occurrences before its creation never fire."""
     now = _now()
-    org_id = principal.organization_id
-    try:
-        changed = await service.create(session, org_id, body, now)
-        await session.commit()
-    except IntegrityError as exc:
-        raise await _name_conflict(session, org_id, body.name) from exc
-    _relay(relay, changed)
-    response.headers["Location"] = f"/api/v1/campaigns/{changed.campaign.id}"
-    return await service.view(session, changed.campaign, now)
+    campaign = await service.create(session, principal.organization_id, body, now)
+    response.headers["Location"] = f"/api/v1/campaigns/{campaign.id}"
+    return await service.view(session, campaign, now)
 
 
 @router.get(
@@ -159,22 +128,12 @@ async def get_campaign(
     ),
 )
 async def update_campaign(
-    campaign_id: uuid.UUID,
-    body: CampaignPatch,
-    principal: PrincipalDep,
-    session: SessionDep,
-    relay: RelayDep,
+    campaign_id: uuid.UUID, body: CampaignPatch, principal: PrincipalDep, session: SessionDep
 ) -> CampaignOut:
     """Changes only occurrences not materialized yet; the ones already created stay."""
     now = _now()
-    org_id = principal.organization_id
-    try:
-        changed = await service.update(session, org_id, campaign_id, body, now)
-        await session.commit()
-    except IntegrityError as exc:
-        raise await _name_conflict(session, org_id, body.name or "") from exc
-    _relay(relay, changed)
-    return await service.view(session, changed.campaign, now)
+    campaign = await service.update(session, principal.organization_id, campaign_id, body, now)
+    return await service.view(session, campaign, now)
 
 
 @router.delete(
@@ -185,7 +144,6 @@ async def delete_campaign(
 ) -> Response:
     """Its items and occurrences go with it; runs it already created stay (unlinked)."""
     await service.delete(session, principal.organization_id, campaign_id)
-    await session.commit()
     return Response(status_code=204)
 
 
@@ -199,9 +157,8 @@ async def pause_campaign(
     campaign_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
 ) -> CampaignOut:
     now = _now()
-    changed = await service.pause(session, principal.organization_id, campaign_id, now)
-    await session.commit()
-    return await service.view(session, changed.campaign, now)
+    campaign = await service.pause(session, principal.organization_id, campaign_id, now)
+    return await service.view(session, campaign, now)
 
 
 @router.post(
@@ -211,14 +168,12 @@ async def pause_campaign(
     responses=_errors({**_NOT_FOUND, 409: "campaign_completed"}),
 )
 async def resume_campaign(
-    campaign_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, relay: RelayDep
+    campaign_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
 ) -> CampaignOut:
     """Occurrences that fell while it was paused are recorded as skipped, never fired."""
     now = _now()
-    changed = await service.resume(session, principal.organization_id, campaign_id, now)
-    await session.commit()
-    _relay(relay, changed)
-    return await service.view(session, changed.campaign, now)
+    campaign = await service.resume(session, principal.organization_id, campaign_id, now)
+    return await service.view(session, campaign, now)
 
 
 @router.post(
@@ -250,7 +205,6 @@ async def add_items(
     request: Request,
     principal: PrincipalDep,
     session: SessionDep,
-    relay: RelayDep,
     on_error: Annotated[
         OnError | None, Query(description="For CSV; for JSON it overrides the body's.")
     ] = None,
@@ -262,9 +216,6 @@ async def add_items(
     result = await service.add_items(
         session, principal.organization_id, campaign_id, rows, mode, now
     )
-    if result.changed is not None:
-        await session.commit()
-        _relay(relay, result.changed)
     return ItemsAdded(added=result.added, slots=result.slots, rejected=result.rejected)
 
 

@@ -10,8 +10,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from briefcast.api.deps import RedisDep, SessionDep
-from briefcast.models.repositories import ingest
+from briefcast.api.deps import ProbeSessionDep, RedisDep
+from briefcast.models.repositories import health as health_repo
 from briefcast.observability import readiness
 from briefcast.pipeline.celery_app import app as celery_app
 
@@ -29,10 +29,10 @@ class HealthOut(BaseModel):
     response_model=HealthOut,
     responses={503: {"model": HealthOut, "description": "PostgreSQL or Redis is down"}},
 )
-async def health(session: SessionDep, redis: RedisDep) -> JSONResponse:
+async def health(session: ProbeSessionDep, redis: RedisDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        await asyncio.wait_for(ingest.ping(session), CHECK_TIMEOUT_S)
+        await asyncio.wait_for(health_repo.ping(session), CHECK_TIMEOUT_S)
         checks["postgresql"] = "ok"
     except Exception as exc:
         checks["postgresql"] = f"down: {type(exc).__name__}"
@@ -66,7 +66,7 @@ class ReadyOut(BaseModel):
         }
     },
 )
-async def ready(session: SessionDep, redis: RedisDep) -> JSONResponse:
+async def ready(session: ProbeSessionDep, redis: RedisDep) -> JSONResponse:
     checks = await readiness.check(session, redis, celery_app)
     failing = [name for name, state in checks.items() if state != readiness.OK]
     return JSONResponse(

@@ -1,40 +1,41 @@
-"""GET /api/v1/runs/{id}: a run's status, its posts and its timeline."""
+"""GET /api/v1/runs/{id}: a run's status, its posts and its timeline; and the review of copy
+the gate stopped."""
 
 from __future__ import annotations
 
 import uuid
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
-from briefcast.api.deps import PrincipalDep, RelayDep, SessionDep, SettingsDep
+from briefcast.api.deps import PrincipalDep, SessionDep, SettingsDep
 from briefcast.api.errors import ApiError, error_responses
 from briefcast.api.ratelimit import ANALYTICS_LIMIT, PUBLISHING_LIMIT
-from briefcast.api.review import ReviewIn, review_run
 from briefcast.api.roles import EDITOR
 from briefcast.api.schemas import BriefSummary, PostOut, RunOut, StageOut
-from briefcast.api.schemas.runs import AttemptOut, CopyInfo, UsageOut
-from briefcast.models.repositories import ingest
+from briefcast.api.schemas.runs import AttemptOut, CopyInfo, ReviewIn, ReviewOut, UsageOut
+from briefcast.models.repositories import runs as runs_repo
 from briefcast.models.repositories import usage as usage_repo
-from briefcast.models.repositories.ingest import RUN_APPROVED, run_event_payload
+from briefcast.pipeline.check import review as review_service
+from briefcast.pipeline.render.storage import media_url
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
-
-
-class ReviewOut(BaseModel):
-    run_id: uuid.UUID
-    status: str
+# The answer each refusal of a review gets.
+_REVIEW_REFUSALS = {
+    "run_not_found": 404,
+    "run_not_in_review": 409,
+    "unknown_platform": 422,
+    "edited_copy_rejected": 422,
+}
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, dependencies=[ANALYTICS_LIMIT])
 async def get_run(
     run_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, settings: SettingsDep
 ) -> RunOut:
-    view = await ingest.get_run_view(session, principal.organization_id, run_id)
+    view = await runs_repo.get_view(session, principal.organization_id, run_id)
     if view is None:
         # Another organization's run is indistinguishable from a missing one.
         raise ApiError(404, "run_not_found", f"No run {run_id}.")
-    media_base = settings.public_base_url.rstrip("/") + "/media/"
     usage = await usage_repo.summary(
         session, principal.organization_id, view.run.created_at, run_id=run_id
     )
@@ -60,7 +61,11 @@ async def get_run(
         posts=[
             PostOut.model_validate(post).model_copy(
                 update={
-                    "image_url": media_base + post.image_path if post.image_path else None,
+                    "image_url": (
+                        media_url(settings.public_base_url, post.image_path)
+                        if post.image_path
+                        else None
+                    ),
                     "attempts": [AttemptOut.model_validate(a) for a in view.attempts[post.id]],
                 }
             )
@@ -88,13 +93,20 @@ async def review(
     principal: PrincipalDep,
     session: SessionDep,
     settings: SettingsDep,
-    relay: RelayDep,
 ) -> ReviewOut:
     """Approve (with optional edits, checked again) or reject copy the gate stopped."""
-    result = await review_run(
-        session, principal.organization_id, run_id, body, settings.sentiment_floor
-    )
-    await session.commit()
-    if result.outbox_id is not None:
-        relay.submit(result.outbox_id, RUN_APPROVED, run_event_payload(run_id, result.post_ids))
-    return ReviewOut(run_id=run_id, status=result.status)
+    edits = {p.value: edit.model_dump(exclude_none=True) for p, edit in body.edits.items()}
+    try:
+        status = await review_service.review_run(
+            session,
+            principal.organization_id,
+            run_id,
+            approve=body.decision == "approve",
+            edits=edits,
+            note=body.note,
+            floor=settings.sentiment_floor,
+        )
+    except review_service.ReviewRefusedError as exc:
+        status_code = _REVIEW_REFUSALS[exc.code]
+        raise ApiError(status_code, exc.code, exc.message, exc.details) from exc
+    return ReviewOut(run_id=run_id, status=status)

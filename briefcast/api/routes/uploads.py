@@ -4,28 +4,25 @@ The body is the image itself (`Content-Type: image/jpeg|png|webp`). It is checke
 is kept: byte limit, format allow-list, pixel limit (decompression bombs), a clean decode.
 Then it is stood upright (EXIF orientation) and re-encoded from its pixels alone, so no EXIF
 (GPS position, camera), XMP, colour profile or comment is stored or served; it is stored
-under the sha256 of the re-encoded bytes.
+under the sha256 of the re-encoded bytes (`pipeline.render.uploads`).
 """
 
 from __future__ import annotations
 
-import io
 import re
 import uuid
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from briefcast.api.deps import PrincipalDep, SessionDep, SettingsDep
 from briefcast.api.errors import ApiError
 from briefcast.api.ratelimit import IMAGES_LIMIT
 from briefcast.api.roles import EDITOR
 from briefcast.api.schemas.voices import BrandVoiceOut
-from briefcast.models.media import MediaUpload
-from briefcast.models.repositories import voices
-from briefcast.pipeline.render.safety import UnsafeImageError, clean_upload, load_logo
-from briefcast.pipeline.render.storage import LocalMediaStore
+from briefcast.pipeline.render import uploads
+from briefcast.pipeline.render.safety import UnsafeImageError
+from briefcast.pipeline.render.storage import LocalMediaStore, media_url
 from briefcast.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["uploads"])
@@ -46,10 +43,6 @@ def _store(settings: Settings) -> LocalMediaStore:
     return LocalMediaStore(settings.media_root)
 
 
-def _media_url(settings: Settings, key: str) -> str:
-    return f"{settings.public_base_url.rstrip('/')}/media/{key}"
-
-
 def _refused(exc: UnsafeImageError) -> ApiError:
     return ApiError(422, f"image_{exc.code}", str(exc), {"reason": exc.code})
 
@@ -60,30 +53,20 @@ def _refused(exc: UnsafeImageError) -> ApiError:
 async def upload_photo(
     request: Request, principal: PrincipalDep, session: SessionDep, settings: SettingsDep
 ) -> UploadOut:
-    data = await request.body()
     try:
-        photo = await run_in_threadpool(
-            clean_upload,
-            data,
+        upload = await uploads.add_photo(
+            session,
+            principal.organization_id,
+            await request.body(),
+            _store(settings),
             max_bytes=settings.max_upload_bytes,
             max_pixels=settings.max_upload_pixels,
         )
     except UnsafeImageError as exc:
         raise _refused(exc) from exc
-    key = await run_in_threadpool(_store(settings).put, photo.data, photo.suffix)
-    upload = MediaUpload(
-        organization_id=principal.organization_id,
-        media_key=key,
-        content_type=photo.content_type,
-        bytes=len(photo.data),
-        width=photo.width,
-        height=photo.height,
-    )
-    session.add(upload)
-    await session.commit()
     return UploadOut(
         id=upload.id,
-        url=_media_url(settings, key),
+        url=media_url(settings.public_base_url, upload.media_key),
         content_type=upload.content_type,
         bytes=upload.bytes,
         width=upload.width,
@@ -103,16 +86,12 @@ async def upload_logo(
     session: SessionDep,
     settings: SettingsDep,
 ) -> BrandVoiceOut:
-    voice = await voices.get(session, principal.organization_id, voice_id)
-    if voice is None:
-        raise ApiError(404, "brand_voice_not_found", f"No brand voice {voice_id}.")
     try:
-        logo = await run_in_threadpool(load_logo, await request.body())
+        voice = await uploads.set_logo(
+            session, principal.organization_id, voice_id, await request.body(), _store(settings)
+        )
     except UnsafeImageError as exc:
         raise _refused(exc) from exc
-    out = io.BytesIO()
-    logo.save(out, format="PNG")  # normalised: RGBA PNG, no metadata
-    key = await run_in_threadpool(_store(settings).put, out.getvalue(), ".png")
-    voice = await voices.update(session, voice, {"logo_key": key})
-    await session.commit()
+    if voice is None:
+        raise ApiError(404, "brand_voice_not_found", f"No brand voice {voice_id}.")
     return BrandVoiceOut.model_validate(voice)

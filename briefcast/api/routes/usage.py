@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from briefcast.api.deps import PrincipalDep, SessionDep
-from briefcast.api.errors import ApiError
+from briefcast.api.intake import unknown_organization
 from briefcast.api.ratelimit import ANALYTICS_LIMIT
 from briefcast.api.roles import ADMIN
 from briefcast.api.schemas.runs import UsageOut
-from briefcast.models.repositories import ingest
+from briefcast.models.repositories import tenancy
 from briefcast.models.repositories import usage as usage_repo
 
 router = APIRouter(prefix="/api/v1/usage", tags=["usage"])
@@ -58,9 +58,6 @@ async def get_usage(
 
 @router.put("/budget", response_model=UsageOut, dependencies=[ADMIN])
 async def set_budget(body: BudgetIn, principal: PrincipalDep, session: SessionDep) -> UsageOut:
-    org = await ingest.get_organization(session, principal.organization_id)
-    if org is None:
-        raise ApiError(403, "unknown_organization", "The token's organization does not exist.")
-    org.monthly_budget_usd = body.budget()
-    await session.commit()
+    if not await tenancy.set_monthly_budget(session, principal.organization_id, body.budget()):
+        raise unknown_organization()
     return await get_usage(principal, session)

@@ -2,78 +2,36 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     HttpUrl,
-    StringConstraints,
     field_validator,
     model_validator,
 )
 
 from briefcast.api.schemas.numbers import JsonInt
+from briefcast.api.schemas.text import PLAIN, PLAIN_OR_BLANK, Len
 from briefcast.api.schemas.zones import known_zone, zone_enum
-from briefcast.markup import strip_markup
 from briefcast.models.posts import Platform
 from briefcast.pipeline.campaigns.content import DEFAULT_BRAND_VOICE
 
 # publish_at "best": the time is chosen at the schedule stage (pipeline/analytics/best_time.py).
 BEST = "best"
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-# What the validators below enforce, said in the schema too (clients and fuzzers read it):
-# no control characters but tab and newline, and at least one character that is not space.
-_TEXT_CHAR = r"[^\x00-\x08\x0b-\x1f\x7f]"
-_TEXT_PATTERN = rf"^{_TEXT_CHAR}*$"
-_SOME_TEXT_PATTERN = rf"^{_TEXT_CHAR}*[^\x00-\x08\x0b-\x1f\x7f\s]{_TEXT_CHAR}*$"
-
-
-def _no_control_chars(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-def _plain(value: str) -> str:
-    # Lengths were checked on what the client sent (as the schema says); what is stored is
-    # trimmed and free of markup, and may be shorter (markup is removed, not refused).
-    return strip_markup(value.strip()).strip()
-
-
-def Text(min_length: int, max_length: int) -> Any:
-    """Free text: no control characters, trimmed, markup removed (see markup.py)."""
-    checks = [AfterValidator(_no_control_chars)]
-    if min_length:
-        checks.append(AfterValidator(_not_blank))
-    pattern = _SOME_TEXT_PATTERN if min_length else _TEXT_PATTERN
-    return Annotated[
-        str,
-        StringConstraints(min_length=min_length, max_length=max_length),
-        Field(json_schema_extra={"pattern": pattern}),
-        *checks,
-        AfterValidator(_plain),
-    ]
 
 
 class BriefIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    topic: Text(3, 200)  # type: ignore[valid-type]
-    key_points: list[Text(1, 280)] = Field(min_length=1, max_length=10)  # type: ignore[valid-type]
-    brand_voice: Text(1, 500) = DEFAULT_BRAND_VOICE  # type: ignore[valid-type]
-    audience: Text(0, 500) = ""  # type: ignore[valid-type]
+    topic: Annotated[str, Len(3, 200), PLAIN]
+    key_points: list[Annotated[str, Len(1, 280), PLAIN]] = Field(min_length=1, max_length=10)
+    brand_voice: Annotated[str, Len(1, 500), PLAIN] = DEFAULT_BRAND_VOICE
+    audience: Annotated[str, Len(0, 500), PLAIN_OR_BLANK] = ""
     brand_color: str | None = Field(
         default=None,
         pattern=r"^#[0-9A-Fa-f]{6}$",
@@ -86,8 +44,8 @@ class BriefIn(BaseModel):
         default=1, ge=1, le=3, description="Copy variants per platform (A/B)."
     )
     template: Literal["headline", "quote", "photo"] = "headline"
-    quote: Text(1, 500) | None = None  # type: ignore[valid-type]
-    attribution: Text(1, 200) | None = None  # type: ignore[valid-type]
+    quote: Annotated[str, Len(1, 500), PLAIN] | None = None
+    attribution: Annotated[str, Len(1, 200), PLAIN] | None = None
     photo_upload_id: uuid.UUID | None = Field(
         default=None, description="A photo from POST /api/v1/uploads, for the photo template."
     )

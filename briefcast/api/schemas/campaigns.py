@@ -27,9 +27,9 @@ from pydantic import (
     model_validator,
 )
 
-from briefcast.api.schemas.briefs import Text
 from briefcast.api.schemas.numbers import JsonInt
 from briefcast.api.schemas.patch import PatchModel
+from briefcast.api.schemas.text import PLAIN, PLAIN_OR_BLANK, Len
 from briefcast.api.schemas.zones import known_zone, zone_enum
 from briefcast.models.campaigns import CampaignStatus, ContentMode
 from briefcast.models.posts import Platform
@@ -65,10 +65,12 @@ class CampaignItemIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    topic: Text(3, 200) | None = None  # type: ignore[valid-type]
-    key_points: list[Text(1, 280)] | None = Field(default=None, min_length=1, max_length=10)  # type: ignore[valid-type]
-    quote: Text(1, 500) | None = None  # type: ignore[valid-type]
-    attribution: Text(1, 200) | None = None  # type: ignore[valid-type]
+    topic: Annotated[str, Len(3, 200), PLAIN] | None = None
+    key_points: list[Annotated[str, Len(1, 280), PLAIN]] | None = Field(
+        default=None, min_length=1, max_length=10
+    )
+    quote: Annotated[str, Len(1, 500), PLAIN] | None = None
+    attribution: Annotated[str, Len(1, 200), PLAIN] | None = None
     photo_url: HttpUrl | None = None
     photo_upload_id: uuid.UUID | None = None
     template: TemplateName | None = None
@@ -89,16 +91,18 @@ class BriefTemplateIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    topic: Text(3, 200) | None = None  # type: ignore[valid-type]
-    key_points: list[Text(1, 280)] | None = Field(default=None, min_length=1, max_length=10)  # type: ignore[valid-type]
-    brand_voice: Text(1, 500) | None = None  # type: ignore[valid-type]
-    audience: Text(0, 500) | None = None  # type: ignore[valid-type]
+    topic: Annotated[str, Len(3, 200), PLAIN] | None = None
+    key_points: list[Annotated[str, Len(1, 280), PLAIN]] | None = Field(
+        default=None, min_length=1, max_length=10
+    )
+    brand_voice: Annotated[str, Len(1, 500), PLAIN] | None = None
+    audience: Annotated[str, Len(0, 500), PLAIN_OR_BLANK] | None = None
     brand_color: str | None = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
     brand_voice_id: uuid.UUID | None = None
     variants: JsonInt = Field(default=1, ge=1, le=3)
     template: TemplateName = "headline"
-    quote: Text(1, 500) | None = None  # type: ignore[valid-type]
-    attribution: Text(1, 200) | None = None  # type: ignore[valid-type]
+    quote: Annotated[str, Len(1, 500), PLAIN] | None = None
+    attribution: Annotated[str, Len(1, 200), PLAIN] | None = None
     photo_upload_id: uuid.UUID | None = None
     photo_url: HttpUrl | None = None
     platforms: list[Platform] = Field(
@@ -238,7 +242,7 @@ ScheduleIn = Annotated[RecurrenceIn | SlotsIn, Field(discriminator="kind")]
 class CampaignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Text(1, 200)  # type: ignore[valid-type]
+    name: Annotated[str, Len(1, 200), PLAIN]
     timezone: str = Field(
         max_length=64, examples=["Europe/Berlin"], json_schema_extra=lambda s: zone_enum(s)
     )
@@ -261,7 +265,7 @@ class CampaignPatch(PatchModel):
     """Any of the campaign's fields; an object (schedule, template, content) is replaced
     whole. Only occurrences after the ones already materialized change."""
 
-    name: Text(1, 200) | None = None  # type: ignore[valid-type]
+    name: Annotated[str, Len(1, 200), PLAIN] | None = None
     timezone: str | None = Field(
         default=None, max_length=64, json_schema_extra=lambda s: zone_enum(s)
     )

@@ -1,13 +1,17 @@
-"""What the API says about runs: accepted, and the full view with posts and timeline."""
+"""What the API says about runs (accepted, the full view with posts and timeline), and the
+review a person sends for copy the gate stopped."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from briefcast.api.schemas.text import PLAIN, PLAIN_OR_BLANK, Len
+from briefcast.models.posts import Platform
 
 
 class RunLinks(BaseModel):
@@ -116,3 +120,27 @@ class RunOut(BaseModel):
 class HealthOut(BaseModel):
     status: str
     checks: dict[str, str]
+
+
+class CopyEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    caption: Annotated[str, Len(1, 3000), PLAIN] | None = None
+    hashtags: list[Annotated[str, Len(1, 100), PLAIN]] | None = Field(default=None, max_length=30)
+    headline: Annotated[str, Len(1, 300), PLAIN] | None = None
+    alt_text: Annotated[str, Len(1, 1000), PLAIN] | None = None
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"]
+    edits: dict[Platform, CopyEdit] = Field(
+        default_factory=dict, max_length=len(Platform), description="By platform."
+    )
+    note: Annotated[str, Len(0, 1000), PLAIN_OR_BLANK] = ""
+
+
+class ReviewOut(BaseModel):
+    run_id: uuid.UUID
+    status: str

@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from briefcast.api.schemas.briefs import Text
 from briefcast.api.schemas.numbers import JsonFloat
 from briefcast.api.schemas.patch import PatchModel
+from briefcast.api.schemas.text import PLAIN, PLAIN_OR_BLANK, Len
 
 _HASHTAG = re.compile(r"^#?[^\W_][\w]{0,49}$")
 
@@ -32,12 +32,12 @@ def _unique_casefold(values: list[str]) -> list[str]:
     return out
 
 
-Word = Text(1, 50)
+Word = Annotated[str, Len(1, 50), PLAIN]
 # The item limit sits inside each alias, before the de-duplication: set on the field, pydantic
 # applied it to the de-duplicated list when the field was optional (a PATCH of 101 copies of
 # one word was accepted against the schema's maxItems 100).
-UseWords = Annotated[list[Word], Field(max_length=50), AfterValidator(_unique_casefold)]  # type: ignore[valid-type]
-AvoidWords = Annotated[list[Word], Field(max_length=100), AfterValidator(_unique_casefold)]  # type: ignore[valid-type]
+UseWords = Annotated[list[Word], Field(max_length=50), AfterValidator(_unique_casefold)]
+AvoidWords = Annotated[list[Word], Field(max_length=100), AfterValidator(_unique_casefold)]
 Hashtag = Annotated[
     str, Field(json_schema_extra={"pattern": _HASHTAG.pattern}), AfterValidator(_hashtag)
 ]
@@ -52,15 +52,19 @@ Grade = Literal["warm", "cool", "mono"]  # colour-grading looks for photos
 class BrandVoiceFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tone: Text(1, 500)  # type: ignore[valid-type]
-    audience: Text(0, 500) = ""  # type: ignore[valid-type]
+    tone: Annotated[str, Len(1, 500), PLAIN]
+    audience: Annotated[str, Len(0, 500), PLAIN_OR_BLANK] = ""
     use_words: UseWords = Field(default_factory=list)
     avoid_words: AvoidWords = Field(default_factory=list)
-    competitors: list[Text(1, 100)] = Field(default_factory=list, max_length=50)  # type: ignore[valid-type]
+    competitors: list[Annotated[str, Len(1, 100), PLAIN]] = Field(
+        default_factory=list, max_length=50
+    )
     emoji_policy: EmojiPolicy = "sparing"
     hashtag_sets: list[Hashtag] = Field(default_factory=list, max_length=30)
     language: Language = "en"
-    example_posts: list[Text(1, 3000)] = Field(default_factory=list, max_length=10)  # type: ignore[valid-type]
+    example_posts: list[Annotated[str, Len(1, 3000), PLAIN]] = Field(
+        default_factory=list, max_length=10
+    )
     sentiment_min: Sentiment = Field(
         default=-0.05, description="Copy scoring below this (-1..1) is regenerated."
     )
@@ -71,22 +75,26 @@ class BrandVoiceFields(BaseModel):
 
 
 class BrandVoiceIn(BrandVoiceFields):
-    name: Text(1, 100)  # type: ignore[valid-type]
+    name: Annotated[str, Len(1, 100), PLAIN]
 
 
 class BrandVoicePatch(PatchModel):
     """Every field optional: only what is sent changes."""
 
-    name: Text(1, 100) | None = None  # type: ignore[valid-type]
-    tone: Text(1, 500) | None = None  # type: ignore[valid-type]
-    audience: Text(0, 500) | None = None  # type: ignore[valid-type]
+    name: Annotated[str, Len(1, 100), PLAIN] | None = None
+    tone: Annotated[str, Len(1, 500), PLAIN] | None = None
+    audience: Annotated[str, Len(0, 500), PLAIN_OR_BLANK] | None = None
     use_words: UseWords | None = None
     avoid_words: AvoidWords | None = None
-    competitors: list[Text(1, 100)] | None = Field(default=None, max_length=50)  # type: ignore[valid-type]
+    competitors: list[Annotated[str, Len(1, 100), PLAIN]] | None = Field(
+        default=None, max_length=50
+    )
     emoji_policy: EmojiPolicy | None = None
     hashtag_sets: list[Hashtag] | None = Field(default=None, max_length=30)
     language: Language | None = None
-    example_posts: list[Text(1, 3000)] | None = Field(default=None, max_length=10)  # type: ignore[valid-type]
+    example_posts: list[Annotated[str, Len(1, 3000), PLAIN]] | None = Field(
+        default=None, max_length=10
+    )
     sentiment_min: Sentiment | None = None
     primary_color: Color | None = None
     secondary_color: Color | None = None

@@ -1,16 +1,17 @@
 """Analytics reads: each post's latest reading, grouped; one post's readings over time; and
 the latest reading kept on the post (`posts.latest_*`) that the grouped reads use.
 
-Statement builders only: the API (async) and workers, the report and the bench (sync) execute
-the same statement, so the two never drift. Every read is scoped to one organization by the
-post's own `posts.organization_id` (its run's, indexed with the publishing time), so a year's
-grouping reads only that organization's posts; the post's own `posts.campaign_id` (its
-brief's) gives the campaign, so no read joins the runs or briefs.
+The API (async) and workers, the report and the bench (sync) execute the same statement
+through the pairs of functions at the end, so the two never drift. Every read is scoped to
+one organization by the post's own `posts.organization_id` (its run's, indexed with the
+publishing time), so a year's grouping reads only that organization's posts; the post's own
+`posts.campaign_id` (its brief's) gives the campaign, so no read joins the runs or briefs.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,8 @@ from sqlalchemy import (
     Connection,
     Date,
     Float,
+    Result,
+    Row,
     Select,
     and_,
     case,
@@ -33,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import KeyedColumnElement
 
@@ -317,3 +321,32 @@ def post_statement(organization_id: uuid.UUID, post_id: uuid.UUID) -> Select[Any
         .where(Post.id == post_id, Post.organization_id == organization_id)
         .order_by(MetricSnapshot.offset_s.asc())
     )
+
+
+async def grouped_rows(session: AsyncSession, statement: Select[Any]) -> Result[Any]:
+    """Execute a `grouped_statement` with the reading settings (`NO_JIT`) of its transaction."""
+    await session.execute(NO_JIT)
+    result: Result[Any] = await session.execute(statement)
+    return result
+
+
+def grouped_rows_sync(session: Session, statement: Select[Any]) -> Result[Any]:
+    session.execute(NO_JIT)
+    result: Result[Any] = session.execute(statement)
+    return result
+
+
+async def post_rows(
+    session: AsyncSession, organization_id: uuid.UUID, post_id: uuid.UUID
+) -> Sequence[Row[Any]]:
+    """`post_statement`'s rows."""
+    result = await session.execute(post_statement(organization_id, post_id))
+    rows: Sequence[Row[Any]] = result.all()
+    return rows
+
+
+def post_rows_sync(
+    session: Session, organization_id: uuid.UUID, post_id: uuid.UUID
+) -> Sequence[Row[Any]]:
+    rows: Sequence[Row[Any]] = session.execute(post_statement(organization_id, post_id)).all()
+    return rows

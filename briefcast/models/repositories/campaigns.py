@@ -22,15 +22,8 @@ from briefcast.models.campaigns import (
     ContentMode,
     OccurrenceStatus,
 )
-from briefcast.models.media import MediaUpload
-from briefcast.models.outbox import OutboxMessage
 from briefcast.models.posts import MetricSnapshot, Post
 from briefcast.models.runs import Brief, Run
-
-# The outbox topic that asks the materializer to look at one campaign now (created, edited,
-# resumed, given items), rather than at its next beat tick.
-CAMPAIGN_CHANGED = "campaign.changed"
-
 
 # ---- the materializer (sync) ----------------------------------------------------------------
 
@@ -211,8 +204,17 @@ async def list_for(
     return list(await session.scalars(stmt))
 
 
-def add(session: AsyncSession, campaign: Campaign) -> None:
+async def add(session: AsyncSession, campaign: Campaign) -> None:
+    """Inserted now (flushed), so a name taken in between or an organization gone surfaces
+    here as an IntegrityError."""
     session.add(campaign)
+    await session.flush()
+
+
+async def rename(session: AsyncSession, campaign: Campaign, name: str) -> None:
+    """Renamed now (flushed), so a name taken in between surfaces here as an IntegrityError."""
+    campaign.name = name
+    await session.flush()
 
 
 async def delete(session: AsyncSession, campaign: Campaign) -> None:
@@ -305,19 +307,6 @@ async def occurrence_totals(session: AsyncSession, campaign_id: uuid.UUID) -> di
     return totals
 
 
-def changed_event(campaign_id: uuid.UUID) -> dict[str, str]:
-    return {"campaign_id": str(campaign_id)}
-
-
-async def add_changed_event(session: AsyncSession, campaign_id: uuid.UUID) -> int:
-    """The outbox row asking the materializer to look at the campaign now (in the caller's
-    transaction); its id, to relay after commit."""
-    row = OutboxMessage(topic=CAMPAIGN_CHANGED, payload=changed_event(campaign_id))
-    session.add(row)
-    await session.flush()
-    return row.id
-
-
 async def first_slot_after(
     session: AsyncSession, campaign_id: uuid.UUID, after: datetime
 ) -> datetime | None:
@@ -380,20 +369,6 @@ async def unused_items_to_slot(
         .order_by(CampaignItem.position)
     )
     return list(rows)
-
-
-async def owned_uploads(
-    session: AsyncSession, org_id: uuid.UUID, upload_ids: Sequence[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Which of these photo uploads belong to the organization."""
-    if not upload_ids:
-        return set()
-    rows = await session.scalars(
-        select(MediaUpload.id).where(
-            MediaUpload.organization_id == org_id, MediaUpload.id.in_(set(upload_ids))
-        )
-    )
-    return set(rows)
 
 
 async def metric_totals(session: AsyncSession, campaign_id: uuid.UUID) -> dict[str, int | float]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,7 @@ def next_month(start: datetime) -> datetime:
     return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
 
 
-def _month_cost_stmt(org_id: uuid.UUID, since: datetime):  # type: ignore[no-untyped-def]
+def _month_cost_stmt(org_id: uuid.UUID, since: datetime) -> Select[Decimal]:
     return select(func.coalesce(func.sum(ModelUsage.cost_usd), 0)).where(
         ModelUsage.organization_id == org_id, ModelUsage.created_at >= since
     )

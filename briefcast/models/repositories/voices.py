@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from briefcast.models.runs import Brief, Run
 from briefcast.models.tenancy import BrandVoice
 
 
@@ -42,6 +43,18 @@ async def update(session: AsyncSession, voice: BrandVoice, values: dict[str, Any
     voice.version += 1  # part of the copy cache key: cached copy for the old voice is unused
     await session.flush()
     return voice
+
+
+async def of_run(session: AsyncSession, run_id: uuid.UUID) -> BrandVoice | None:
+    """The brand voice the run's brief names, if any."""
+    return (
+        await session.scalars(
+            select(BrandVoice)
+            .join(Brief, Brief.brand_voice_id == BrandVoice.id)
+            .join(Run, Run.brief_id == Brief.id)
+            .where(Run.id == run_id)
+        )
+    ).first()
 
 
 def get_by_id(session: Session, voice_id: uuid.UUID) -> BrandVoice | None:

@@ -12,7 +12,8 @@ from briefcast.redaction import is_sensitive_key, scrub_text
 
 def request_secrets(request: httpx.Request) -> list[str]:
     """The credentials a request carried: its Authorization header's, and secret-named query
-    parameters' (the Graph token refresh sends `access_token` in the query, §2.12)."""
+    parameters' (the Graph token refresh sends `access_token` in the query, docs/contracts
+    §2.12)."""
     found = [request.headers.get("authorization", "").partition(" ")[2].strip()]
     found += [value for name, value in request.url.params.multi_items() if is_sensitive_key(name)]
     return [secret for secret in found if secret]

@@ -1,4 +1,7 @@
-"""Instagram Graph API publisher (reference §2): container → poll → media_publish."""
+"""Instagram Graph API publisher: container → poll → media_publish.
+
+Section numbers (§) refer to docs/contracts/instagram.md.
+"""
 
 from __future__ import annotations
 
@@ -109,7 +112,7 @@ class InstagramPublisher(HttpPublisherBase):
         self.page_size = page_size
         self.poll_interval_s = poll_interval_s
         self.max_polls = max_polls
-        # Bearer keeps the token out of URLs (and so out of httpx's request logs); §2.1.
+        # Bearer keeps the token out of URLs (and so out of httpx's request logs), §2.1
         super().__init__(
             httpx.Client(
                 base_url=f"{base_url.rstrip('/')}/{api_version}",

@@ -1,4 +1,7 @@
-"""LinkedIn REST publisher (reference §3): image upload → POST /rest/posts → analytics."""
+"""LinkedIn REST publisher: image upload → POST /rest/posts → analytics.
+
+Section numbers (§) refer to docs/contracts/linkedin.md.
+"""
 
 from __future__ import annotations
 

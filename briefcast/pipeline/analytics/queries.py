@@ -166,8 +166,8 @@ async def grouped(
 ) -> list[Row]:
     """The groups in order; the post grouping newest first, `limit` posts (all when None)
     after skipping `offset` (the other groupings are small and ignore both)."""
-    await session.execute(analytics.NO_JIT)
-    return _shape(await session.execute(_statement(where, grouping, limit, offset)), grouping)
+    statement = _statement(where, grouping, limit, offset)
+    return _shape(await analytics.grouped_rows(session, statement), grouping)
 
 
 def grouped_sync(
@@ -178,8 +178,8 @@ def grouped_sync(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Row]:
-    session.execute(analytics.NO_JIT)
-    return _shape(session.execute(_statement(where, grouping, limit, offset)), grouping)
+    statement = _statement(where, grouping, limit, offset)
+    return _shape(analytics.grouped_rows_sync(session, statement), grouping)
 
 
 def _series(rows: Sequence[Any]) -> PostSeries | None:
@@ -211,11 +211,10 @@ async def post_series(
     session: AsyncSession, organization_id: uuid.UUID, post_id: uuid.UUID
 ) -> PostSeries | None:
     """The post's readings, oldest first; None when it is not the organization's."""
-    result = await session.execute(analytics.post_statement(organization_id, post_id))
-    return _series(result.all())
+    return _series(await analytics.post_rows(session, organization_id, post_id))
 
 
 def post_series_sync(
     session: Session, organization_id: uuid.UUID, post_id: uuid.UUID
 ) -> PostSeries | None:
-    return _series(session.execute(analytics.post_statement(organization_id, post_id)).all())
+    return _series(analytics.post_rows_sync(session, organization_id, post_id))

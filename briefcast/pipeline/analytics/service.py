@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from briefcast.models.repositories import analytics, claims
-from briefcast.models.repositories import pipeline as repo
+from briefcast.models.repositories import posts as posts_repo
+from briefcast.models.session import SessionScope
 from briefcast.pipeline.adapters.publisher import Publisher, PublishError
 from briefcast.pipeline.analytics import measures
+from briefcast.pipeline.backoff import backoff_s
 
 MAX_ATTEMPTS = 5
-SessionScope = Callable[[], AbstractContextManager[Session]]
+RETRY_BASE_S = 60.0  # a failed read waits 2, 4, 8, … minutes
 
 
 def claim_due_snapshots(session: Session, lease_s: int = 120) -> list[uuid.UUID]:
@@ -34,10 +35,10 @@ def collect_snapshot(
 ) -> dict[str, int] | None:
     """Fetch and store one snapshot; a closed snapshot is left as it is."""
     with session_scope() as session:
-        snapshot = repo.get_snapshot(session, snapshot_id)
+        snapshot = posts_repo.get_snapshot(session, snapshot_id)
         if snapshot is None or snapshot.collected_at is not None:
             return None
-        post = repo.get_post(session, snapshot.post_id)
+        post = posts_repo.get(session, snapshot.post_id)
         if post is None or post.platform_post_id is None:
             return None
         platform, platform_post_id = post.platform, post.platform_post_id
@@ -47,7 +48,7 @@ def collect_snapshot(
         _record_failure(session_scope, snapshot_id, f"{platform} said: {exc.message}")
         return None
     with session_scope() as session:
-        snapshot = repo.get_snapshot(session, snapshot_id)
+        snapshot = posts_repo.get_snapshot(session, snapshot_id)
         assert snapshot is not None
         snapshot.metrics = dict(metrics.values)
         snapshot.collected_at = datetime.now(UTC)
@@ -69,7 +70,7 @@ def collect_snapshot(
 
 def _record_failure(session_scope: SessionScope, snapshot_id: uuid.UUID, reason: str) -> None:
     with session_scope() as session:
-        snapshot = repo.get_snapshot(session, snapshot_id)
+        snapshot = posts_repo.get_snapshot(session, snapshot_id)
         assert snapshot is not None
         snapshot.attempts += 1
         snapshot.error = reason
@@ -77,4 +78,5 @@ def _record_failure(session_scope: SessionScope, snapshot_id: uuid.UUID, reason:
         if snapshot.attempts >= MAX_ATTEMPTS:
             snapshot.collected_at = now  # closed, with the reason kept in `error`
         else:  # the lease doubles as the backoff: it is claimable again when it lapses
-            snapshot.lease_expires_at = now + timedelta(seconds=60 * 2**snapshot.attempts)
+            delay_s = backoff_s(snapshot.attempts, base_s=RETRY_BASE_S)
+            snapshot.lease_expires_at = now + timedelta(seconds=delay_s)

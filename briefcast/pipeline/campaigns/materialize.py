@@ -27,9 +27,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from briefcast.models.campaigns import Campaign, CampaignStatus
+from briefcast.models.repositories import briefs as briefs_repo
 from briefcast.models.repositories import campaigns as repo
-from briefcast.models.repositories import pipeline as runs_repo
-from briefcast.models.repositories.ingest import AcceptedRun
+from briefcast.models.repositories.briefs import AcceptedRun
 from briefcast.pipeline.campaigns.planning import CampaignPlan, plan_campaign
 from briefcast.redaction import scrub_text
 
@@ -98,7 +98,7 @@ def _write(session: Session, plans: list[CampaignPlan], report: TickReport) -> N
         new_runs.append((briefs[occurrence.run_id], occurrence.run_id))
         if occurrence.run_id in used:
             items_used.append(used[occurrence.run_id])
-    runs = runs_repo.insert_runs(session, new_runs)
+    runs = briefs_repo.insert_many(session, new_runs)
     repo.mark_items_used(session, items_used)
     # Counted only once the statements went through (a failed batch is written again).
     report.runs += runs

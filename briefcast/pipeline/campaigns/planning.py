@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -25,8 +26,8 @@ from briefcast.models.campaigns import (
 )
 from briefcast.models.repositories import campaigns as repo
 from briefcast.models.repositories import voices
+from briefcast.models.repositories.briefs import NewBrief
 from briefcast.models.repositories.campaigns import NewOccurrence
-from briefcast.models.repositories.ingest import NewBrief
 from briefcast.pipeline.campaigns import schedule
 from briefcast.pipeline.campaigns.content import DEFAULT_BRAND_VOICE, DEFAULT_COLOR, brief_fields
 
@@ -180,7 +181,7 @@ def _plan_queue(
         # Queued content is the user's post, not a repeating slot: a slot missed while
         # paused or down is recorded, and its item goes to the end of the queue.
         end = max(through, repo.queue_end(session, campaign.id) or through)
-        zone = schedule.ZoneInfo(campaign.timezone)
+        zone = ZoneInfo(campaign.timezone)
         for (item, reason), slot in zip(missed, sched.next_free(end, len(missed)), strict=True):
             assert item.slot_at is not None
             moved = f"{reason}; its item moved to {slot.astimezone(zone).isoformat()}"

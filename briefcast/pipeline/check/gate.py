@@ -10,9 +10,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from briefcast.pipeline.check.profanity import contains_profanity
 from briefcast.pipeline.check.sentiment import score
+
+if TYPE_CHECKING:
+    from briefcast.models.tenancy import BrandVoice
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,13 @@ class GateRules:
     sentiment_min: float
     avoid_words: Sequence[str] = field(default_factory=tuple)
     competitors: Sequence[str] = field(default_factory=tuple)
+
+
+def rules_for(voice: BrandVoice | None, floor: float) -> GateRules:
+    """The brand voice's rules; without a voice, only the deployment's sentiment floor."""
+    if voice is None:
+        return GateRules(sentiment_min=floor)
+    return GateRules(voice.sentiment_min, tuple(voice.avoid_words), tuple(voice.competitors))
 
 
 @dataclass(frozen=True)

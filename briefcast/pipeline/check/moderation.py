@@ -1,4 +1,4 @@
-"""OpenAI moderation for the gate, used when an OpenAI key is configured (reference §1.5)."""
+"""OpenAI moderation for the gate, used when an OpenAI key is configured (docs/contracts §1.5)."""
 
 from __future__ import annotations
 

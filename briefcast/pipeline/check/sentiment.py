@@ -114,7 +114,7 @@ class SentimentScore:
 _ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
 
 
-class _RawVader(SentimentIntensityAnalyzer):
+class _RawVader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # vaderSentiment: untyped
     """VADER that also reports the raw valence sum it squashes into `compound`, with its
     lexicon's duplicated entries averaged rather than last-one-wins."""
 

@@ -9,26 +9,27 @@ sent back for rewriting with the reasons (bounded), and after the bound it waits
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from briefcast.models.outbox import OutboxMessage
-from briefcast.models.repositories import pipeline as repo
-from briefcast.models.repositories.ingest import RUN_SUBMITTED, run_event_payload
+from briefcast.models.events import RUN_SUBMITTED, run_event_payload
+from briefcast.models.repositories import briefs as briefs_repo
+from briefcast.models.repositories import outbox as outbox_repo
+from briefcast.models.repositories import posts as posts_repo
+from briefcast.models.repositories import runs as runs_repo
+from briefcast.models.repositories import voices
 from briefcast.models.runs import RunStatus, StageOutcome
-from briefcast.models.tenancy import BrandVoice
+from briefcast.models.session import SessionScope
 from briefcast.observability import metrics
-from briefcast.pipeline.check.gate import GateRules, Verdict, judge
+from briefcast.pipeline.check.gate import GateRules, Verdict, judge, rules_for
 from briefcast.pipeline.check.moderation import Moderator
 from briefcast.pipeline.copy.model import PlatformCopy
 from briefcast.pipeline.copy.rules import full_text
+from briefcast.pipeline.copy.variants import keep_variants
 
 STAGE = "check"
-SessionScope = Callable[[], AbstractContextManager[Session]]
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,8 @@ class CheckOutcome:
         return self.decision == "pass"
 
 
-def gate_rules(session: Session, brand_voice_id: uuid.UUID | None, floor: float) -> GateRules:
-    voice = session.get(BrandVoice, brand_voice_id) if brand_voice_id else None
-    if voice is None:
-        return GateRules(sentiment_min=floor)
-    return GateRules(voice.sentiment_min, tuple(voice.avoid_words), tuple(voice.competitors))
-
-
 def _texts(session: Session, run_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
-    return {post.platform: list(post.copy_variants) for post in repo.posts_of_run(session, run_id)}
+    return {post.platform: list(post.copy_variants) for post in posts_repo.of_run(session, run_id)}
 
 
 def check_copy(
@@ -63,17 +57,18 @@ def check_copy(
 ) -> CheckOutcome | None:
     """Judge the run's copy. None when the run is not at this stage (a late redelivery)."""
     with session_scope() as session:
-        run = repo.get_run(session, run_id, lock=True)
+        run = runs_repo.get(session, run_id, lock=True)
         if run is None or run.status != RunStatus.CHECKING:
             return None
-        brief = repo.get_brief(session, run.brief_id)
+        brief = briefs_repo.get(session, run.brief_id)
         assert brief is not None
-        rules = gate_rules(session, brief.brand_voice_id, floor)
+        voice = voices.get_by_id(session, brief.brand_voice_id) if brief.brand_voice_id else None
+        rules = rules_for(voice, floor)
         variants = _texts(session, run_id)
-        repo.start_stage(session, run_id, STAGE)
+        runs_repo.start_stage(session, run_id, STAGE)
     verdicts = _judge_all(variants, rules, moderator)  # moderation is remote: no lock held
     with session_scope() as session:
-        run = repo.get_run(session, run_id, lock=True)
+        run = runs_repo.get(session, run_id, lock=True)
         if run is None or run.status != RunStatus.CHECKING:
             return None
         reasons = _apply(session, run_id, variants, verdicts)
@@ -83,28 +78,25 @@ def check_copy(
         }
         if not reasons:
             decision, outbox_id = "pass", None
-            repo.set_run_status(session, run_id, RunStatus.RENDERING)
+            runs_repo.set_status(session, run_id, RunStatus.RENDERING)
         elif run.regenerations < max_regenerations:
             decision = "regenerate"
             run.regenerations += 1
             run.copy_feedback = reasons
-            repo.set_run_status(session, run_id, RunStatus.GENERATING, "; ".join(reasons))
+            runs_repo.set_status(session, run_id, RunStatus.GENERATING, "; ".join(reasons))
             # Commit, then send: the rewrite is an outbox event like a new brief.
-            message = OutboxMessage(topic=RUN_SUBMITTED, payload=_run_payload(session, run_id))
-            session.add(message)
-            session.flush()
-            outbox_id = message.id
+            outbox_id = outbox_repo.add(session, RUN_SUBMITTED, _run_payload(session, run_id))
         else:
             decision, outbox_id = "needs_review", None
-            repo.set_run_status(session, run_id, RunStatus.NEEDS_REVIEW, "; ".join(reasons))
+            runs_repo.set_status(session, run_id, RunStatus.NEEDS_REVIEW, "; ".join(reasons))
         outcome = StageOutcome.SUCCEEDED if decision == "pass" else StageOutcome.HALTED
-        repo.finish_stage(session, run_id, STAGE, outcome, {**detail, "decision": decision})
+        runs_repo.finish_stage(session, run_id, STAGE, outcome, {**detail, "decision": decision})
         metrics.GATE_DECISIONS.labels(decision).inc()
         return CheckOutcome(decision, reasons, outbox_id)
 
 
 def _run_payload(session: Session, run_id: uuid.UUID) -> dict[str, Any]:
-    return run_event_payload(run_id, [post.id for post in repo.posts_of_run(session, run_id)])
+    return run_event_payload(run_id, [post.id for post in posts_repo.of_run(session, run_id)])
 
 
 def _judge_all(
@@ -130,7 +122,7 @@ def _apply(
 ) -> list[str]:
     """Keep the variants that passed (the first becomes the post); return what blocks the run."""
     blocking: list[str] = []
-    for post in repo.posts_of_run(session, run_id):
+    for post in posts_repo.of_run(session, run_id):
         judged = list(zip(variants[post.platform], verdicts[post.platform], strict=True))
         post.sentiment = judged[0][1].sentiment if judged else None
         passed = [variant for variant, verdict in judged if verdict.passed]
@@ -138,8 +130,5 @@ def _apply(
             reasons = dict.fromkeys(r for _, verdict in judged for r in verdict.reasons)
             blocking += [f"{post.platform}: {reason}" for reason in reasons]
             continue
-        post.copy_variants = passed
-        first = passed[0]
-        post.caption, post.hashtags = first["caption"], first["hashtags"]
-        post.headline, post.alt_text = first["headline"], first["alt_text"]
+        keep_variants(post, passed)
     return blocking

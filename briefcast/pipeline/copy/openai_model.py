@@ -118,6 +118,7 @@ class OpenAICopyModel:
             completion = call_with_retries(
                 lambda: self.client.chat.completions.parse(
                     model=self.model,
+                    # Plain role/content dicts; the SDK types each role's message apart.
                     messages=messages,  # type: ignore[arg-type]
                     response_format=schema_model,
                     max_completion_tokens=4000,

@@ -11,7 +11,8 @@ from typing import TypeVar
 
 import openai
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_random_exponential
+
+from briefcast.pipeline.backoff import backoff_s
 
 T = TypeVar("T")
 MAX_RETRY_AFTER_S = 20.0  # a longer wait is better spent on the next model in the chain
@@ -31,7 +32,7 @@ def is_fatal(exc: BaseException) -> bool:
 
 
 def retry_after_s(exc: BaseException | None) -> float | None:
-    """retry-after-ms, then retry-after (seconds), as the SDK reads them (reference §1.7)."""
+    """retry-after-ms, then retry-after (seconds), as the SDK reads them (docs/contracts §1.7)."""
     response = getattr(exc, "response", None)
     if response is None:
         return None
@@ -52,12 +53,12 @@ def _retryable(exc: BaseException) -> bool:
     return asked is None or asked <= MAX_RETRY_AFTER_S
 
 
-_exponential = wait_random_exponential(multiplier=0.5, max=8)
-
-
 def _wait(state: RetryCallState) -> float:
     asked = retry_after_s(state.outcome.exception() if state.outcome else None)
-    return asked if asked is not None else float(_exponential(state))
+    if asked is not None:
+        return asked
+    # Full jitter: anywhere up to 0.5 s, 1 s, 2 s, … (at most 8 s) after the n-th failure.
+    return backoff_s(state.attempt_number - 1, base_s=0.5, cap_s=8.0, jitter=(0.0, 1.0))
 
 
 def call_with_retries(fn: Callable[[], T], attempts: int = 3) -> T:

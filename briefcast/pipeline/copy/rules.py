@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from briefcast.pipeline.copy.model import PlatformCopy
 
-# Instagram §2.9 and LinkedIn §3.4 of the external API reference.
+# Instagram §2.9 and LinkedIn §3.4 of docs/contracts/.
 CAPTION_LIMITS = {"instagram": 2200, "linkedin": 3000}
 HASHTAG_LIMITS = {"instagram": 30, "linkedin": 5}
 

@@ -8,28 +8,30 @@ with its usage and cost.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from briefcast.models.posts import PostStatus
+from briefcast.models.repositories import briefs as briefs_repo
 from briefcast.models.repositories import campaigns as campaigns_repo
-from briefcast.models.repositories import pipeline as repo
+from briefcast.models.repositories import posts as posts_repo
+from briefcast.models.repositories import runs as runs_repo
 from briefcast.models.repositories import usage as usage_repo
+from briefcast.models.repositories import voices
 from briefcast.models.runs import RunStatus, StageOutcome
+from briefcast.models.session import SessionScope
 from briefcast.models.tenancy import BrandVoice
 from briefcast.models.usage import ModelUsage
 from briefcast.observability import metrics
 from briefcast.pipeline.copy.costs import cost_usd
 from briefcast.pipeline.copy.model import CopyBrief, CopyModel, CopyResult, VoiceRules
 from briefcast.pipeline.copy.offline import OfflineCopywriter
+from briefcast.pipeline.copy.variants import keep_variants
 
 STAGE = "copy"
 BUDGET_SPENT = "the organization's monthly model budget is spent"
 RECENT_POSTS = 5  # a campaign's latest captions the model sees, so it does not repeat itself
-SessionScope = Callable[[], AbstractContextManager[Session]]
 
 
 @dataclass(frozen=True)
@@ -55,14 +57,14 @@ def voice_rules(voice: BrandVoice) -> VoiceRules:
 
 
 def _claim(session: Session, run_id: uuid.UUID) -> Claimed | None:
-    run = repo.get_run(session, run_id, lock=True)
+    run = runs_repo.get(session, run_id, lock=True)
     if run is None or run.status not in (RunStatus.ACCEPTED, RunStatus.GENERATING):
         return None
-    brief = repo.get_brief(session, run.brief_id)
+    brief = briefs_repo.get(session, run.brief_id)
     assert brief is not None  # a run always has its brief (FK, cascade)
-    voice = session.get(BrandVoice, brief.brand_voice_id) if brief.brand_voice_id else None
-    repo.start_stage(session, run_id, STAGE)
-    repo.set_run_status(session, run_id, RunStatus.GENERATING)
+    voice = voices.get_by_id(session, brief.brand_voice_id) if brief.brand_voice_id else None
+    runs_repo.start_stage(session, run_id, STAGE)
+    runs_repo.set_status(session, run_id, RunStatus.GENERATING)
     left = usage_repo.budget_left(session, run.organization_id)
     return Claimed(
         brief=CopyBrief(
@@ -100,8 +102,8 @@ def generate_copy(
     if claimed.over_budget:
         if on_budget_spent == "stop":
             with session_scope() as session:
-                repo.set_run_status(session, run_id, RunStatus.BUDGET_EXHAUSTED, BUDGET_SPENT)
-                repo.finish_stage(
+                runs_repo.set_status(session, run_id, RunStatus.BUDGET_EXHAUSTED, BUDGET_SPENT)
+                runs_repo.finish_stage(
                     session, run_id, STAGE, StageOutcome.FAILED, {"reason": BUDGET_SPENT}
                 )
             return False
@@ -114,18 +116,13 @@ def generate_copy(
 
 
 def _store(session: Session, run_id: uuid.UUID, org_id: uuid.UUID, result: CopyResult) -> bool:
-    run = repo.get_run(session, run_id, lock=True)
+    run = runs_repo.get(session, run_id, lock=True)
     if run is None or run.status != RunStatus.GENERATING:
         return False  # a duplicate delivery finished first
-    for post in repo.posts_of_run(session, run_id):
+    for post in posts_repo.of_run(session, run_id):
         variants = result.for_platform(post.platform)
-        first = variants[0]
-        post.caption = first.caption
-        post.hashtags = first.hashtags
-        post.headline = first.headline
-        post.alt_text = first.alt_text
+        keep_variants(post, [v.model_dump(exclude={"platform"}) for v in variants])
         post.copy_source = result.source
-        post.copy_variants = [v.model_dump(exclude={"platform"}) for v in variants]
         post.status = PostStatus.PENDING
     run.copy_source = result.source
     run.copy_fallback_reason = result.fallback_reason
@@ -146,12 +143,12 @@ def _store(session: Session, run_id: uuid.UUID, org_id: uuid.UUID, result: CopyR
     ]
     usage_repo.record(session, usage)
     metrics.record_model_usage(usage)
-    repo.set_run_status(session, run_id, RunStatus.CHECKING)
+    runs_repo.set_status(session, run_id, RunStatus.CHECKING)
     detail = {
         "source": result.source,
         "fallback_reason": result.fallback_reason,
         "usage": result.usage,
         "attempt": run.regenerations + 1,
     }
-    repo.finish_stage(session, run_id, STAGE, StageOutcome.SUCCEEDED, detail)
+    runs_repo.finish_stage(session, run_id, STAGE, StageOutcome.SUCCEEDED, detail)
     return True

@@ -12,17 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from celery import Celery
 from kombu import Producer
 from sqlalchemy.orm import Session
 
-from briefcast.models.outbox import OutboxMessage
+from briefcast.models.events import (
+    CAMPAIGN_CHANGED,
+    RUN_APPROVED,
+    RUN_SUBMITTED,
+    run_event_payload,
+)
 from briefcast.models.repositories import claims
-from briefcast.models.repositories.campaigns import CAMPAIGN_CHANGED
-from briefcast.models.repositories.ingest import RUN_APPROVED, RUN_SUBMITTED, run_event_payload
+from briefcast.models.repositories import outbox as outbox_repo
 from briefcast.models.runs import RunStatus
 from briefcast.observability.trail import trail_headers
 
@@ -38,8 +42,22 @@ class UnknownTopicError(ValueError):
     pass
 
 
+class TaskSender(Protocol):
+    """What sending an event needs of a Celery app."""
+
+    def send_task(
+        self,
+        name: str,
+        *,
+        kwargs: dict[str, Any],
+        ignore_result: bool,
+        producer: Producer | None,
+        headers: dict[str, str],
+    ) -> object: ...
+
+
 def send(
-    app: Celery, topic: str, payload: Mapping[str, Any], producer: Producer | None = None
+    app: TaskSender, topic: str, payload: Mapping[str, Any], producer: Producer | None = None
 ) -> None:
     """Send one event; with `producer` (e.g. inside `producer.batch()`), through it. The
     payload's request id goes as a message header (the trail's), not as an argument."""
@@ -56,10 +74,10 @@ def send(
     )
 
 
-def relay(session: Session, app: Celery, outbox_id: int) -> bool:
+def relay(session: Session, app: TaskSender, outbox_id: int) -> bool:
     """Send one committed row now (a worker's own event); the sweep covers a failure here."""
-    row = session.get(OutboxMessage, outbox_id, with_for_update={"skip_locked": True})
-    if row is None or row.sent_at is not None or row.error is not None:
+    row = outbox_repo.lock_unsent(session, outbox_id)
+    if row is None:
         return False
     row.send_attempts += 1
     send(app, row.topic, row.payload)
@@ -81,7 +99,7 @@ def relay_many(session: Session, app: Celery, outbox_ids: list[int]) -> int:
     return len(rows)
 
 
-def sweep(session: Session, app: Celery, older_than_s: int) -> int:
+def sweep(session: Session, app: TaskSender, older_than_s: int) -> int:
     """Send old unsent rows; a row that can never be sent is parked, not retried forever."""
     sent = 0
     for row in claims.claim_unsent_outbox(session, older_than_s=older_than_s):
@@ -112,14 +130,9 @@ def nudge_stuck_runs(session: Session, older_than_s: int) -> list[int]:
     A lost message (a broker restart before the task was acknowledged and persisted) would
     otherwise leave the run where it is; every stage is idempotent, so a duplicate is harmless.
     """
-    rows = []
+    events = []
     for run, post_ids in claims.lock_stuck_runs(session, list(_RESTART), older_than_s):
-        row = OutboxMessage(
-            topic=_RESTART[RunStatus(run.status)],
-            payload=run_event_payload(run.id, post_ids, run.request_id),
-        )
-        session.add(row)
+        topic = _RESTART[RunStatus(run.status)]
+        events.append((topic, run_event_payload(run.id, post_ids, run.request_id)))
         run.updated_at = datetime.now(UTC)  # not nudged again before another full wait
-        rows.append(row)
-    session.flush()
-    return [row.id for row in rows]
+    return outbox_repo.add_many(session, events)

@@ -28,8 +28,9 @@ from sqlalchemy.orm import Session
 
 from briefcast.models.posts import AttemptOutcome, Post, PostStatus
 from briefcast.models.repositories import claims
-from briefcast.models.repositories import pipeline as repo
+from briefcast.models.repositories import posts as posts_repo
 from briefcast.observability import metrics
+from briefcast.pipeline.publish import run_status
 
 MAX_RECONCILES = 5
 LAPSED_REASON = (
@@ -105,7 +106,7 @@ def _refresh_runs(session: Session, run_ids: set[uuid.UUID]) -> None:
     """The runs whose posts a claim failed or parked: their status follows the posts."""
     session.flush()
     for run_id in run_ids:
-        repo.refresh_run_status_from_posts(session, run_id)
+        run_status.refresh(session, run_id)
 
 
 def _take_over_lapsed(
@@ -169,5 +170,5 @@ def _park_lapsed(session: Session, post: Post, now: datetime) -> None:
     post.status_reason = LAPSED_REASON
     post.claim_id = post.lease_expires_at = post.attempt_started_at = None
     post.scheduled_at = now + timedelta(seconds=RECONCILE_DELAY_S)
-    repo.close_running_attempt(session, post.id, AttemptOutcome.STALE, LAPSED_REASON)
+    posts_repo.close_running_attempt(session, post.id, AttemptOutcome.STALE, LAPSED_REASON)
     metrics.record_publish_outcome(post.platform, AttemptOutcome.STALE, post.status)

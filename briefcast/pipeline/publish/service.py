@@ -8,10 +8,8 @@ mid-call leaves a post the dispatcher reconciles instead of resending.
 
 from __future__ import annotations
 
-import random
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,8 +17,10 @@ from sqlalchemy.orm import Session
 
 from briefcast.models.posts import AttemptOutcome, Post, PostStatus
 from briefcast.models.repositories import accounts as accounts_repo
-from briefcast.models.repositories import pipeline as repo
+from briefcast.models.repositories import posts as posts_repo
+from briefcast.models.repositories import runs as runs_repo
 from briefcast.models.runs import StageOutcome
+from briefcast.models.session import SessionScope
 from briefcast.observability import metrics
 from briefcast.pipeline.adapters.publisher import (
     AmbiguousPublishError,
@@ -33,12 +33,14 @@ from briefcast.pipeline.adapters.publisher import (
     PublishRequest,
     TransientPublishError,
 )
+from briefcast.pipeline.backoff import backoff_s
+from briefcast.pipeline.publish import run_status
 
 STAGE = "publish"
 MAX_ATTEMPTS = 5  # transient failures; held (quota, throttle) attempts do not count
 # An attempt after one of these is a reconciliation: the publisher checks the platform first.
 RECONCILE_AFTER = frozenset({AttemptOutcome.AMBIGUOUS, AttemptOutcome.STALE})
-SessionScope = Callable[[], AbstractContextManager[Session]]
+MAX_BACKOFF_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -49,16 +51,16 @@ class MediaLocator:
     path: Callable[[str], str]
 
 
-def backoff_s(attempt: int, retry_after_s: float | None = None) -> float:
+def retry_in_s(attempt: int, retry_after_s: float | None = None) -> float:
     """Exponential with jitter, never sooner than the platform asked (Retry-After)."""
-    computed = min(2.0**attempt, 300.0) * random.uniform(0.75, 1.0)  # noqa: S311
+    computed = backoff_s(attempt, cap_s=MAX_BACKOFF_S, jitter=(0.75, 1.0))
     return max(retry_after_s or 0.0, computed)
 
 
 def _begin_attempt(
     session: Session, post_id: uuid.UUID, claim_id: uuid.UUID, media: MediaLocator
 ) -> tuple[Post, PublishRequest, PublishProgress] | None:
-    post = repo.get_post(session, post_id, lock=True)
+    post = posts_repo.get(session, post_id, lock=True)
     if (
         post is None
         or post.status != PostStatus.PUBLISHING
@@ -68,11 +70,11 @@ def _begin_attempt(
         return None  # a stale or duplicate message: another claim owns this post, or none
     post.attempt_started_at = datetime.now(UTC)
     post.publish_attempts += 1
-    repo.start_stage(session, post.run_id, STAGE, post.platform)
-    previous = repo.last_attempt(session, post.id)
+    runs_repo.start_stage(session, post.run_id, STAGE, post.platform)
+    previous = posts_repo.last_attempt(session, post.id)
     reconciling = previous is not None and previous.outcome in RECONCILE_AFTER
     metrics.record_publish_attempt(post, reconciling)
-    repo.start_attempt(
+    posts_repo.start_attempt(
         session,
         post,
         "reconcile" if reconciling else "publish",
@@ -149,9 +151,9 @@ def publish_post(
         post.status = PostStatus.PUBLISHED
         post.published_at = now
         post.status_reason = None
-        repo.close_running_attempt(session, post_id, AttemptOutcome.PUBLISHED)
-        repo.add_metric_snapshots(session, post_id, now, metric_offsets_s)
-        repo.finish_stage(
+        posts_repo.close_running_attempt(session, post_id, AttemptOutcome.PUBLISHED)
+        posts_repo.add_metric_snapshots(session, post_id, now, metric_offsets_s)
+        runs_repo.finish_stage(
             session,
             post.run_id,
             STAGE,
@@ -159,13 +161,13 @@ def publish_post(
             {"platform_post_id": result.platform_post_id, "attempts": attempt},
             platform,
         )
-        repo.refresh_run_status_from_posts(session, post.run_id)
+        run_status.refresh(session, post.run_id)
     metrics.record_publish_outcome(platform, AttemptOutcome.PUBLISHED, PostStatus.PUBLISHED)
     return PostStatus.PUBLISHED
 
 
 def _store_progress(session: Session, post_id: uuid.UUID, known: PublishProgress) -> None:
-    repo.save_publish_progress(
+    posts_repo.save_publish_progress(
         session,
         post_id,
         known.container_id,
@@ -177,7 +179,7 @@ def _store_progress(session: Session, post_id: uuid.UUID, known: PublishProgress
 
 def _settled_post(session: Session, post_id: uuid.UUID) -> Post:
     """The post, locked, with its attempt closed (claim, lease and start cleared)."""
-    post = repo.get_post(session, post_id, lock=True)
+    post = posts_repo.get(session, post_id, lock=True)
     assert post is not None
     post.claim_id = post.lease_expires_at = post.attempt_started_at = None
     return post
@@ -192,7 +194,7 @@ def _settle_failure(
 ) -> str:
     """Transient: reschedule with backoff (bounded). Ambiguous: unknown. Permanent: failed."""
     with session_scope() as session:
-        current = repo.get_post(session, post_id, lock=True)
+        current = posts_repo.get(session, post_id, lock=True)
         assert current is not None
         # The dispatcher already parked it as unknown (our lease lapsed mid-call): only a
         # success may overrule that; a failure here proves nothing about the platform.
@@ -205,7 +207,7 @@ def _settle_failure(
         if isinstance(exc, AmbiguousPublishError):
             post.status = PostStatus.UNKNOWN
             reason = f"outcome unknown, to be reconciled with {post.platform}: {exc.message}"
-            post.scheduled_at = now + timedelta(seconds=backoff_s(post.reconcile_attempts + 1))
+            post.scheduled_at = now + timedelta(seconds=retry_in_s(post.reconcile_attempts + 1))
             outcome, attempt_outcome = StageOutcome.RETRYING, AttemptOutcome.AMBIGUOUS
         elif isinstance(exc, HeldPublishError):
             post.status = PostStatus.SCHEDULED
@@ -213,11 +215,11 @@ def _settle_failure(
             reason = f"held until {post.scheduled_at:%Y-%m-%d %H:%M} UTC: {exc.message}"
             outcome, attempt_outcome = StageOutcome.RETRYING, AttemptOutcome.HELD
         elif isinstance(exc, TransientPublishError):
-            failures = repo.count_attempts(session, post_id, AttemptOutcome.TRANSIENT) + 1
+            failures = posts_repo.count_attempts(session, post_id, AttemptOutcome.TRANSIENT) + 1
             attempt_outcome = AttemptOutcome.TRANSIENT
             if failures < MAX_ATTEMPTS:
                 post.status = PostStatus.SCHEDULED
-                delay = backoff_s(failures, exc.retry_after_s)
+                delay = retry_in_s(failures, exc.retry_after_s)
                 post.scheduled_at = now + timedelta(seconds=delay)
                 outcome = StageOutcome.RETRYING  # the dispatcher will claim it again when due
             else:
@@ -227,7 +229,7 @@ def _settle_failure(
             post.status = PostStatus.NEEDS_RECONNECT
             reason = exc.reason(post.platform)
             attempt_outcome = AttemptOutcome.AUTH
-            run = repo.get_run(session, post.run_id)
+            run = runs_repo.get(session, post.run_id)
             if run is not None:  # every post of this account waits, not just this one
                 accounts_repo.mark_needs_reconnect(
                     session, run.organization_id, post.platform, reason
@@ -235,12 +237,12 @@ def _settle_failure(
         else:
             assert isinstance(exc, PermanentPublishError)
             post.status = PostStatus.FAILED
-        repo.close_running_attempt(
+        posts_repo.close_running_attempt(
             session, post_id, attempt_outcome, exc.message, type(exc).__name__
         )
         post.status_reason = reason
         detail = {"error": reason, "attempts": attempt, "class": type(exc).__name__}
-        repo.finish_stage(session, post.run_id, STAGE, outcome, detail, post.platform)
-        repo.refresh_run_status_from_posts(session, post.run_id)
+        runs_repo.finish_stage(session, post.run_id, STAGE, outcome, detail, post.platform)
+        run_status.refresh(session, post.run_id)
         metrics.record_publish_outcome(post.platform, attempt_outcome, post.status)
         return post.status

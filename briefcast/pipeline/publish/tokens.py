@@ -3,23 +3,20 @@
 Instagram long-lived tokens can be refreshed for another 60 days (§2.12). LinkedIn access
 tokens need a refresh token that only approved partners get (§3.9), so a LinkedIn account
 that expires waits in `needs_reconnect` for a person.
+Section numbers (§) refer to docs/contracts/.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from briefcast.models.repositories import accounts as accounts_repo
+from briefcast.models.session import SessionScope
 from briefcast.pipeline.adapters.publisher import PublishError, reconnect_reason
 from briefcast.pipeline.publish.registry import instagram_account_publisher
 from briefcast.security import cipher
 
 REFRESH_BEFORE = timedelta(days=10)
-SessionScope = Callable[[], AbstractContextManager[Session]]
 
 
 def refresh_due_tokens(session_scope: SessionScope, now: datetime | None = None) -> int:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeGuard
 
 Template = Literal["headline", "quote", "photo"]
 TEMPLATES: tuple[Template, ...] = ("headline", "quote", "photo")
+
+
+def is_template(name: str) -> TypeGuard[Template]:
+    return name in TEMPLATES
 
 
 @dataclass(frozen=True)
@@ -18,7 +22,8 @@ class Format:
     max_bytes: int
 
 
-# Instagram §2.9 (4:5 portrait, square; 8 MB) and LinkedIn's shared-image size (5 MB).
+# Instagram (docs/contracts §2.9: 4:5 portrait, square; 8 MB) and LinkedIn's shared-image size
+# (5 MB).
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (

@@ -146,8 +146,13 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str]
 def layout(text: str, family: str, weight: Weight, size: int, max_width: int) -> TextBlock:
     font = load_font(family, weight, size)
     lines = tuple(wrap(text, font, max_width))
-    boxes = tuple(tuple(int(v) for v in font.getbbox(line)) for line in lines)
-    return TextBlock(font, lines, round(size * LINE_SPACING), boxes)  # type: ignore[arg-type]
+    boxes = tuple(_glyph_box(font, line) for line in lines)
+    return TextBlock(font, lines, round(size * LINE_SPACING), boxes)
+
+
+def _glyph_box(font: ImageFont.FreeTypeFont, line: str) -> tuple[int, int, int, int]:
+    left, top, right, bottom = font.getbbox(line)
+    return int(left), int(top), int(right), int(bottom)
 
 
 def fits(block: TextBlock, box: tuple[int, int]) -> bool:

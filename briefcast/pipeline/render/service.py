@@ -8,13 +8,22 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from briefcast.models.media import MediaUpload
-from briefcast.models.repositories import pipeline as repo
+from briefcast.models.repositories import briefs as briefs_repo
+from briefcast.models.repositories import media as media_repo
+from briefcast.models.repositories import posts as posts_repo
+from briefcast.models.repositories import runs as runs_repo
+from briefcast.models.repositories import voices
 from briefcast.models.runs import Brief, RunStatus, StageOutcome
 from briefcast.models.tenancy import BrandVoice
 from briefcast.observability import metrics
 from briefcast.pipeline.render import photos
-from briefcast.pipeline.render.kit import DEFAULT_FORMAT, FORMATS, BrandKit, CardContent
+from briefcast.pipeline.render.kit import (
+    DEFAULT_FORMAT,
+    FORMATS,
+    BrandKit,
+    CardContent,
+    is_template,
+)
 from briefcast.pipeline.render.safe_fetch import AllowList
 from briefcast.pipeline.render.storage import MediaStore
 from briefcast.pipeline.render.templates import render_card
@@ -47,20 +56,20 @@ def render_post_image(
     session: Session, post_id: uuid.UUID, store: MediaStore, limits: PhotoLimits
 ) -> str | None:
     """Render and store the post's image; returns the media key, None if the run is halted."""
-    post = repo.get_post(session, post_id, lock=True)
+    post = posts_repo.get(session, post_id, lock=True)
     if post is None:
         return None
-    run = repo.get_run(session, post.run_id)
+    run = runs_repo.get(session, post.run_id)
     assert run is not None
     if run.status != RunStatus.RENDERING:
         return None
-    brief = repo.get_brief(session, run.brief_id)
+    brief = briefs_repo.get(session, run.brief_id)
     assert brief is not None
-    voice = session.get(BrandVoice, brief.brand_voice_id) if brief.brand_voice_id else None
-    repo.start_stage(session, run.id, STAGE, post.platform)
+    voice = voices.get_by_id(session, brief.brand_voice_id) if brief.brand_voice_id else None
+    runs_repo.start_stage(session, run.id, STAGE, post.platform)
     photo = None
     if brief.template == "photo":
-        upload = session.get(MediaUpload, brief.photo_upload_id) if brief.photo_upload_id else None
+        upload = media_repo.get(session, brief.photo_upload_id) if brief.photo_upload_id else None
         photo = photos.load(
             store,
             upload_key=upload.media_key if upload else None,
@@ -78,13 +87,16 @@ def render_post_image(
         alt_text=post.alt_text or brief.topic,
     )
     with metrics.RENDER_SECONDS.labels(brief.template, fmt.name).time():
-        image = render_card(brief.template, fmt, content, brand_kit(brief, voice, store), photo)  # type: ignore[arg-type]
+        template = brief.template
+        if not is_template(template):  # the API takes only known names
+            raise ValueError(f"unknown template {template!r}")  # as render_card would
+        image = render_card(template, fmt, content, brand_kit(brief, voice, store), photo)
     key = store.put(image.data)
     facts = {"alt_text": image.alt_text, "width": image.width, "height": image.height,
              "format": fmt.name, "template": brief.template, "effects": image.effects}  # fmt: skip
     store.put_beside(key, ".json", json.dumps(facts).encode())  # the alt text beside the image
     post.image_path = key
-    repo.finish_stage(
+    runs_repo.finish_stage(
         session,
         run.id,
         STAGE,

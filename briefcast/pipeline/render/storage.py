@@ -19,6 +19,14 @@ MEDIA_SUFFIXES = (".jpg", ".png", ".webp")
 _KEY = re.compile(r"(?P<prefix>[0-9a-f]{2})/(?P<digest>[0-9a-f]{64})(?P<suffix>\.[a-z]+)")
 
 
+MEDIA_PATH = "/media"  # where the API serves the store (`api.media.MediaFiles`)
+
+
+def media_url(public_base_url: str, key: str) -> str:
+    """The public URL of a stored image: what Instagram fetches, what the API's answers link."""
+    return f"{public_base_url.rstrip('/')}{MEDIA_PATH}/{key}"
+
+
 def is_content_addressed(key: str) -> bool:
     """True for a key `put` could have made for an image (the bytes are not read)."""
     match = _KEY.fullmatch(key)

@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from briefcast.models.posts import PostStatus
-from briefcast.models.repositories import pipeline as repo
+from briefcast.models.repositories import briefs as briefs_repo
+from briefcast.models.repositories import posts as posts_repo
+from briefcast.models.repositories import runs as runs_repo
 from briefcast.models.runs import Brief, RunStatus, StageOutcome
 from briefcast.pipeline.analytics import best_time
 
@@ -27,15 +29,15 @@ class ImagesPendingError(Exception):
 def schedule_run(session: Session, run_id: uuid.UUID) -> bool:
     """Give every rendered post its due time: the brief's publish_at, or now; for
     publish_at "best", each post the best time its own platform's engagement suggests."""
-    run = repo.get_run(session, run_id, lock=True)
+    run = runs_repo.get(session, run_id, lock=True)
     if run is None or run.status != RunStatus.RENDERING:
         return False
-    brief = repo.get_brief(session, run.brief_id)
+    brief = briefs_repo.get(session, run.brief_id)
     assert brief is not None
-    repo.start_stage(session, run_id, STAGE)
+    runs_repo.start_stage(session, run_id, STAGE)
     now = datetime.now(UTC)
     due = brief.publish_at or now
-    posts = repo.posts_of_run(session, run_id)
+    posts = posts_repo.of_run(session, run_id)
     missing = [post.platform for post in posts if not post.image_path]
     if missing:
         # The chord fires when its counter is full; a render redelivered after a lost worker
@@ -57,8 +59,8 @@ def schedule_run(session: Session, run_id: uuid.UUID) -> bool:
         if post.status == PostStatus.PENDING:
             post.status = PostStatus.SCHEDULED
             post.scheduled_at = chosen[post.platform].at if chosen else due
-    repo.set_run_status(session, run_id, RunStatus.SCHEDULED)
-    repo.finish_stage(session, run_id, STAGE, StageOutcome.SUCCEEDED, detail)
+    runs_repo.set_status(session, run_id, RunStatus.SCHEDULED)
+    runs_repo.finish_stage(session, run_id, STAGE, StageOutcome.SUCCEEDED, detail)
     return True
 
 

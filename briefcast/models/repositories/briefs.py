@@ -1,8 +1,8 @@
-"""Queries the API runs (async): accepting a brief in one statement, reading a run back."""
+"""Briefs as accepted: each brief with its run, one post per platform and the run's outbox
+row, written together (in one statement for the API, in four for a batch of a campaign's)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -11,27 +11,16 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Session
 
-from briefcast.models.media import MediaUpload
-from briefcast.models.posts import Post, PostAttempt, PostStatus
-from briefcast.models.runs import Brief, Run, RunStatus, StageEvent
-from briefcast.models.tenancy import Organization
-
-RUN_SUBMITTED = "run.submitted"  # start (or restart) the run's canvas
-RUN_APPROVED = "run.approved"  # a person approved the copy: render, schedule, publish
-
-
-def run_event_payload(
-    run_id: uuid.UUID, post_ids: Sequence[uuid.UUID | str], request_id: str | None = None
-) -> dict[str, Any]:
-    """The payload of both run events: the one shape every sender and task agrees on. The
-    request id, when there is one, travels as a message header (`outbox.service.send`)."""
-    payload: dict[str, Any] = {"run_id": str(run_id), "post_ids": [str(p) for p in post_ids]}
-    if request_id is not None:
-        payload["request_id"] = request_id
-    return payload
+from briefcast.models.events import RUN_SUBMITTED, run_event_payload
+from briefcast.models.outbox import OutboxMessage
+from briefcast.models.posts import Post, PostStatus
+from briefcast.models.repositories.driver import invalidate_if_broken, raw_connection
+from briefcast.models.runs import Brief, Run, RunStatus
 
 
 @dataclass(frozen=True)
@@ -86,6 +75,10 @@ class UnknownOrganizationError(LookupError):
     """The brief names an organization that does not exist (its token outlived it)."""
 
 
+def get(session: Session, brief_id: uuid.UUID) -> Brief | None:
+    return session.get(Brief, brief_id)
+
+
 # Brief, run, one post per platform and the outbox row in one statement, so in one implicit
 # transaction and one round trip. Ids come from the caller, so nothing has to be read back
 # between the inserts. A brief whose Idempotency-Key is taken inserts nothing (ON CONFLICT
@@ -122,18 +115,9 @@ SELECT $24, $25, 0 FROM run
 RETURNING id
 """
 _ORGANIZATION_FK = "fk_briefs_organization_id_organizations"
-# Errors the server sends as it drops the connection, and errors of the connection itself.
-_CONNECTION_GONE = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-)
 
 
-async def get_organization(session: AsyncSession, org_id: uuid.UUID) -> Organization | None:
-    return await session.get(Organization, org_id)
-
-
-async def accept_brief(
+async def accept(
     conn: AsyncConnection, new: NewBrief, request_id: str | None = None
 ) -> AcceptedRun | None:
     """Store a brief with its run, posts and outbox row (one statement, one transaction).
@@ -146,11 +130,11 @@ async def accept_brief(
     run_id = uuid.uuid4()
     post_ids = [uuid.uuid4() for _ in new.platforms]
     payload = run_event_payload(run_id, post_ids, request_id)
-    driver = await _driver(conn)
+    driver = await raw_connection(conn)
     if driver.is_in_transaction():
         # Inside a transaction the statement would commit (or roll back) with it, after the
         # caller answered and relayed: the caller must give an autocommit connection.
-        raise RuntimeError("accept_brief needs a connection in autocommit")
+        raise RuntimeError("accept needs a connection in autocommit")
     try:
         outbox_id = await driver.fetchval(
             _ACCEPT_SQL,
@@ -167,7 +151,7 @@ async def accept_brief(
             raise UnknownOrganizationError(str(new.organization_id)) from exc
         raise
     except BaseException as exc:
-        await _invalidate_if_broken(conn, exc)
+        await invalidate_if_broken(conn, exc)
         raise
     if outbox_id is None:
         return None
@@ -195,95 +179,59 @@ async def find_keyed_run(conn: AsyncConnection, org_id: uuid.UUID, key: str) -> 
     return None if row is None else KeyedRun(*row)
 
 
-async def organization_exists(conn: AsyncConnection, org_id: uuid.UUID) -> bool:
-    found = await conn.scalar(select(Organization.id).where(Organization.id == org_id))
-    return found is not None
-
-
-async def upload_owner(conn: AsyncConnection, upload_id: uuid.UUID) -> uuid.UUID | None:
-    owner: uuid.UUID | None = await conn.scalar(
-        select(MediaUpload.organization_id).where(MediaUpload.id == upload_id)
-    )
-    return owner
-
-
-async def mark_outbox_sent(conn: AsyncConnection, outbox_ids: Sequence[int]) -> int:
-    """Mark rows sent (after their messages went out), in one statement; rows the sweep
-    already marked are left as they are. Returns how many were marked here."""
-    if not outbox_ids:
-        return 0
-    driver = await _driver(conn)
-    try:
-        status: str = await driver.execute(
-            "UPDATE outbox SET sent_at = now(), send_attempts = send_attempts + 1 "
-            "WHERE id = ANY($1::bigint[]) AND sent_at IS NULL",
-            list(outbox_ids),
-        )
-    except BaseException as exc:
-        await _invalidate_if_broken(conn, exc)
-        raise
-    return int(status.rsplit(" ", 1)[-1])
-
-
-async def _driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under `conn`, for the hot statements: SQLAlchemy's execution
-    layer costs about as much CPU as the statement itself there (measured in bench.ingress).
-    The connection stays checked out from, and returned to, SQLAlchemy's pool."""
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection
-
-
-async def _invalidate_if_broken(conn: AsyncConnection, exc: BaseException) -> None:
-    """What SQLAlchemy does for statements it runs itself: a connection that failed below
-    the SQL level (dropped, cancelled mid-statement) must not go back to the pool."""
-    if isinstance(exc, asyncpg.PostgresError) and not isinstance(exc, _CONNECTION_GONE):
-        return  # the server answered an error: the connection is fine
-    with contextlib.suppress(Exception):
-        await conn.invalidate(exc if isinstance(exc, Exception) else None)
-
-
-@dataclass(frozen=True)
-class RunView:
-    run: Run
-    brief: Brief
-    posts: list[Post]
-    events: list[StageEvent]
-    attempts: dict[uuid.UUID, list[PostAttempt]]
-
-
-async def get_run_view(
-    session: AsyncSession, org_id: uuid.UUID, run_id: uuid.UUID
-) -> RunView | None:
-    row = (
-        await session.execute(
-            select(Run, Brief)
-            .join(Brief, Brief.id == Run.brief_id)
-            .where(Run.id == run_id, Run.organization_id == org_id)
-        )
-    ).first()
-    if row is None:
-        return None
-    posts = (
-        await session.scalars(select(Post).where(Post.run_id == run_id).order_by(Post.platform))
+def insert_many(
+    session: Session, new_runs: Sequence[tuple[NewBrief, uuid.UUID]]
+) -> list[AcceptedRun]:
+    """Briefs with their runs (ids chosen by the caller), posts and outbox rows, in four
+    statements however many there are: the sync twin of `accept` for work that starts in a
+    worker (a campaign's occurrences)."""
+    if not new_runs:
+        return []
+    posts = {run_id: [uuid.uuid4() for _ in brief.platforms] for brief, run_id in new_runs}
+    session.execute(insert(Brief), [_brief_row(brief) for brief, _ in new_runs])
+    session.execute(
+        insert(Run),
+        [
+            {"id": run_id, "brief_id": brief.id, "organization_id": brief.organization_id,
+             "status": RunStatus.ACCEPTED.value, "copy_feedback": [], "regenerations": 0}
+            for brief, run_id in new_runs
+        ],
+    )  # fmt: skip
+    session.execute(
+        insert(Post),
+        [
+            {"id": post_id, "run_id": run_id, "organization_id": brief.organization_id,
+             "campaign_id": brief.campaign_id, "platform": platform,
+             "status": PostStatus.PENDING.value, "hashtags": [], "copy_variants": [],
+             "publish_attempts": 0, "reconcile_attempts": 0, "publish_progress": {}}
+            for brief, run_id in new_runs
+            for post_id, platform in zip(posts[run_id], brief.platforms, strict=True)
+        ],
+    )  # fmt: skip
+    payloads = [run_event_payload(run_id, posts[run_id]) for _, run_id in new_runs]
+    outbox_ids = session.scalars(
+        insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
+        [{"topic": RUN_SUBMITTED, "payload": p, "send_attempts": 0} for p in payloads],
     ).all()
-    events = (
-        await session.scalars(
-            select(StageEvent)
-            .where(StageEvent.run_id == run_id)
-            .order_by(StageEvent.started_at, StageEvent.stage, StageEvent.subject)
+    return [
+        AcceptedRun(
+            brief_id=brief.id, run_id=run_id, outbox_id=outbox_id, post_ids=posts[run_id],
+            topic=RUN_SUBMITTED, payload=payload,
         )
-    ).all()
-    attempts: dict[uuid.UUID, list[PostAttempt]] = {post.id: [] for post in posts}
-    for attempt in await session.scalars(
-        select(PostAttempt)
-        .where(PostAttempt.post_id.in_(list(attempts)))
-        .order_by(PostAttempt.number)
-    ):
-        attempts[attempt.post_id].append(attempt)
-    return RunView(
-        run=row[0], brief=row[1], posts=list(posts), events=list(events), attempts=attempts
-    )
+        for (brief, run_id), outbox_id, payload in zip(new_runs, outbox_ids, payloads, strict=True)
+    ]  # fmt: skip
 
 
-async def ping(session: AsyncSession) -> None:
-    await session.execute(text("SELECT 1"))
+def _brief_row(brief: NewBrief) -> dict[str, Any]:
+    return {
+        "id": brief.id, "organization_id": brief.organization_id,
+        "campaign_id": brief.campaign_id, "brand_voice_id": brief.brand_voice_id,
+        "variants": brief.variants, "template": brief.template, "quote": brief.quote,
+        "attribution": brief.attribution, "photo_upload_id": brief.photo_upload_id,
+        "photo_url": brief.photo_url, "topic": brief.topic, "key_points": brief.key_points,
+        "brand_voice": brief.brand_voice, "audience": brief.audience,
+        "brand_color": brief.brand_color, "platforms": brief.platforms,
+        "publish_at": brief.publish_at, "best_time_zone": brief.best_time_zone,
+        "idempotency_key": brief.idempotency_key,
+        "request_hash": brief.request_hash,
+    }  # fmt: skip
