@@ -1,71 +1,26 @@
-"""Sentiment score for copy: VADER and TextBlob pooled as evidence, both fully offline.
+"""Sentiment score for copy: VADER and TextBlob pooled as evidence, both offline (their
+wheels ship the lexicons).
 
-VADER comes from `vaderSentiment`, the reference implementation, whose wheel ships the lexicon
-(NLTK's port would need a runtime download of the same file). TextBlob's pattern analyser ships
-its lexicon too.
+The score, with VADER's own scale and thresholds (+-0.05):
 
-How the two are combined, and why it should carry over to other domains
--------------------------------------------------------------------------
-The previous score averaged VADER's `compound` with TextBlob's `polarity`. That mixes two
-quantities that are not on the same scale and not of the same kind:
+    x_vader  = VADER's raw valence sum (before its squash), on its lexicon's -4..+4 scale
+    x_blob   = 4 * the sum of pattern's per-chunk polarities (its -1..+1 lexicon on -4..+4;
+               a sum like VADER's, so a long opinionated text is not rated as one word)
+    x        = x_vader                                          if pattern found no polar word
+             = VADER_WEIGHT * x_vader + (1 - VADER_WEIGHT) * x_blob   otherwise
+    score    = x / sqrt(x**2 + 15)                              (VADER's alpha)
 
-* VADER's compound is a *squashed sum*: the valences of the sentiment-bearing tokens (each on
-  the human -4..+4 scale VADER's lexicon was rated on), plus punctuation emphasis, summed to
-  ``x`` and mapped through ``x / sqrt(x**2 + 15)``.
-* TextBlob's polarity is a *mean* over the words pattern assessed, on -1..+1. A text in which
-  pattern found nothing gets exactly 0.0, which means "no opinion", not "neutral"; averaging that
-  0.0 in pulls every such text towards zero by a fixed fraction, a distortion unrelated to its
-  sentiment.
+Why: averaging VADER's squashed compound with TextBlob's mean polarity mixes quantities of
+different scale, and TextBlob's 0.0 for "found nothing" would pull every such text towards
+neutral. Pooling the raw evidence where both mean the same thing avoids both; VADER never
+abstains (its lexicon of ~7,500 tokens covers slang, emoticons and emoji), TextBlob does.
 
-So the combination is done where both scorers mean the same thing, in VADER's raw evidence space:
-
-1. ``x_vader``: VADER's raw valence sum, read before the squash (same value VADER normalises).
-2. ``x_blob``: the *sum* of pattern's per-chunk polarities (its negation, intensifiers and
-   "!" already applied), times 4, so that its -1..+1 lexicon lands on the same -4..+4 scale
-   as VADER's lexicon (both endpoints denote "extremely negative/positive"). A sum, like VADER's,
-   rather than pattern's mean, so a long text with many opinion words is not rated as one word.
-3. If pattern found no polar word (no assessment, or only polarity-0.0 ones, which add nothing
-   to a sum just as VADER's neutral words add nothing to its sum), TextBlob abstains and
-   ``x = x_vader``. VADER never
-   abstains: its lexicon (about 7,500 tokens with slang, emoticons and emoji descriptions)
-   covers pattern's adjective list and far more, so VADER finding nothing is itself evidence
-   that the text is neutral, whereas pattern finding nothing usually means the opinion sits in
-   a verb, noun or emoji that it does not know.
-4. Otherwise ``x = VADER_WEIGHT * x_vader + (1 - VADER_WEIGHT) * x_blob``. ``VADER_WEIGHT``
-   is the module's existing prior (VADER reads social text: emoji, caps, "but", wider
-   negation); it was not searched for on any benchmark.
-5. ``combined = x / sqrt(x**2 + VADER_ALPHA)`` with VADER's published ``alpha = 15``, so the
-   combined score has exactly the shape and scale of VADER's compound, and VADER's published
-   classification thresholds (+-0.05) apply to it unchanged.
-
-Reading the text the way the lexicons were rated
--------------------------------------------------
-Four corrections, each for a defect that exists whatever the domain, none with a parameter:
-
-* HTML entities are decoded first (``&amp;`` -> ``&``, ``&lt;3`` -> ``<3``): copy and posts
-  that pass through web APIs carry them, and neither analyser decodes them.
-* Emoji: VADER replaces each emoji by its description ("red heart"), but an emoji followed by a
-  presentation selector (U+FE0F, as in the usual "❤️") ends up glued to it and is missed, so
-  the selectors (U+FE0E/U+FE0F, which carry no meaning) are dropped.
-* Elongated words ("soooo goooood", "YESSSS") are shortened to the lexicon's word when the
-  token itself is unknown: runs of three or more letters are cut to two, then to one, and the
-  first form VADER knows (rated in its lexicon, or one of its intensifiers) is used, case
-  kept so VADER's caps emphasis still applies. Tweet tokenisers (NLTK's ``reduce_len``) do
-  much the same; a known word is never touched.
-* VADER's lexicon file lists 14 tokens twice with different ratings, an artefact of
-  lower-casing the emoticons (":P" and ":p", "D:" and "d:"; upstream issue
-  cjhutto/vaderSentiment#122). The library silently keeps the last line, which turns the
-  horror face "D:" (-2.9) into +1.2. Each such token gets the mean of its two ratings instead,
-  the neutral choice when the file cannot say which reading was meant.
-
-These were found by reading the benchmark's worst-scored texts, but none is a per-row tweak:
-each changes how a class of input is read everywhere.
-
-Every constant is either VADER's published one (alpha, the +-0.05 thresholds), the shared
-endpoint of the two lexicons' scales (4), or the pre-existing weight; nothing was fitted to a
-ground-truth file. The pooling only uses properties of the two analysers (what their outputs
-mean, when they have no evidence), not of tweets, which is why it should hold for reviews or
-editorials as well as for social posts.
+Text is read as the lexicons were rated, each fix for a class of input, none with a
+parameter: HTML entities decoded; emoji presentation selectors (U+FE0E/F) dropped so VADER
+sees the emoji; elongated unknown words ("soooo") shortened to the first form VADER knows;
+VADER's 14 doubly-rated tokens (cjhutto/vaderSentiment#122) given the mean of both ratings.
+Every constant is VADER's published one, the lexicons' shared endpoint (4) or the prior
+weight; nothing is fitted to a benchmark (`python -m bench.sentiment` measures it).
 """
 
 from __future__ import annotations
