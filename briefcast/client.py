@@ -25,8 +25,11 @@ def bootstrap_token(org_slug: str = "demo", role: Role = Role.ADMIN) -> str:
 
 class ApiClient:
     def __init__(self, base_url: str, token: str):
+        # 30 s, not httpx's 5: an API process's first campaign request starts its schedule
+        # worker (api/schedule_worker.py), which took over 10 s on a loaded two-core machine
+        # (the demo's campaign creation timed out there).
         self.http = httpx.Client(
-            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         )
 
     def submit(self, brief: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
