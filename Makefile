@@ -36,8 +36,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy briefcast tests
 
+# Two workers, each with a database and a Redis of its own (tests/conftest.py); a file's
+# tests stay on one worker, so its module fixtures start once.
 test: lint typecheck
-	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=80
+	$(BIN)/pytest -n 2 --dist loadfile --cov --cov-report=term --cov-fail-under=80
 
 # Speed and quality targets, measured (not asserted by tests): each prints its figures.
 bench: $(STAMP)

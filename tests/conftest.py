@@ -5,8 +5,9 @@ The suite owns the database it is given: it resets the schema once per session a
 truncates every table before each test that touches it.
 
 Under `pytest -n N` (pytest-xdist) each worker owns services of its own: the database
-`<name>_gwN` beside the one named (created when missing) and an embedded Redis, since the
-product's Redis databases are fixed numbers that two workers would flush under each other.
+`<name>_gwN` beside the one named (created when missing), and the Redis named for the first
+worker but an embedded one for each other, since the product's Redis databases are fixed
+numbers that two workers would flush under each other.
 RabbitMQ's queues cannot be split that way: with BROKER_URL the suite refuses `-n`.
 """
 
@@ -16,7 +17,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -25,6 +26,8 @@ from tests.live import ROOT, TEST_LIMITS, ApiAs, Live
 
 if TYPE_CHECKING:
     import uvicorn
+
+_KEPT_UNTIL_EXIT: list[object] = []
 
 
 @pytest.fixture(scope="session")
@@ -39,8 +42,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         _refuse_unless_test_database(database_url)
         if worker:
             database_url = _database_of_its_own(database_url, worker)
-            embedded = EmbeddedServices(ROOT / ".data" / f"test-services-{worker}")
-            redis_url = embedded.start(postgres=False).redis_url
+            if worker != "gw0":
+                embedded = EmbeddedServices(ROOT / ".data" / f"test-services-{worker}")
+                redis_url = embedded.start(postgres=False).redis_url
     else:
         folder = f"test-services-{worker}" if worker else "test-services"
         embedded = EmbeddedServices(ROOT / ".data" / folder).start()
@@ -65,8 +69,10 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         reset_worker_engine()
         if embedded is not None:
             # The in-process worker's chord results unsubscribe at interpreter exit, so Redis
-            # must still be up then: it stops when this process ends.
+            # must still be up then: it stops when this process ends, and its process handle
+            # is kept until then (collected earlier, it would warn that Redis still runs).
             embedded.stop(keep_redis_until_exit=True)
+            _KEPT_UNTIL_EXIT.append(embedded)
 
 
 def _refuse_unless_test_database(database_url: str) -> None:
@@ -198,6 +204,7 @@ def _serve_api() -> tuple[uvicorn.Server, str]:
 def live(services: dict[str, str]) -> Iterator[Live]:
     from celery._state import _set_task_join_will_block  # type: ignore[attr-defined]  # private, unstubbed
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_prerun
 
     from briefcast.pipeline.celery_app import app
     from briefcast.pipeline.queues import TaskQueue
@@ -215,6 +222,14 @@ def live(services: dict[str, str]) -> Iterator[Live]:
         OPENAI_BASE_URL=f"{oa.base_url}/v1",
     )
     server, api_url = _serve_api()
+    # Each worker thread has a result backend of its own (Celery keeps it per thread), and a
+    # canvas subscribes it to the results of its group.
+    consumers: set[Any] = set()  # celery.backends.redis.ResultConsumer, unstubbed
+
+    def remember_consumer(**_: object) -> None:
+        consumers.add(app.backend.result_consumer)  # type: ignore[attr-defined]  # Redis's
+
+    task_prerun.connect(remember_consumer, weak=False)
     with start_worker(
         app,
         pool="threads",
@@ -227,9 +242,16 @@ def live(services: dict[str, str]) -> Iterator[Live]:
         # must not subscribe this process to its result (start_worker turns that back on).
         _set_task_join_will_block(True)
         yield Live(api_url, ig.base_url, li.base_url, oa.base_url)
+    task_prerun.disconnect(remember_consumer)
     server.should_exit = True
     for sandbox in (ig, li, oa):
         sandbox.stop()
+    # Those results go at the interpreter's last collection, each then reconnecting to
+    # unsubscribe, a socket nobody closes: closing a consumer's connection ends all of its
+    # subscriptions at once, and leaves none to unsubscribe.
+    for consumer in consumers:
+        consumer.subscribed_to.clear()
+        consumer.stop()
 
 
 @pytest.fixture
