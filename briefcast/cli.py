@@ -100,11 +100,9 @@ def submit(
     """Submit a brief (a JSON file) and print the accepted run."""
     from briefcast.client import ApiClient, load_json
 
-    typer.echo(
-        json.dumps(
-            ApiClient(api, _token(token)).submit(load_json(file)), indent=2, ensure_ascii=False
-        )
-    )
+    with ApiClient(api, _token(token)) as client:
+        accepted = client.submit(load_json(file))
+    typer.echo(json.dumps(accepted, indent=2, ensure_ascii=False))
 
 
 @app.command()
@@ -116,7 +114,9 @@ def status(
     """Print a run: status, posts and timeline."""
     from briefcast.client import ApiClient
 
-    typer.echo(json.dumps(ApiClient(api, _token(token)).run(run_id), indent=2, ensure_ascii=False))
+    with ApiClient(api, _token(token)) as client:
+        run = client.run(run_id)
+    typer.echo(json.dumps(run, indent=2, ensure_ascii=False))
 
 
 @app.command()
@@ -154,7 +154,9 @@ def campaign_create(
     from briefcast.cli_campaigns import describe
     from briefcast.client import ApiClient, load_json
 
-    typer.echo(describe(ApiClient(api, _token(token)).create_campaign(load_json(file))))
+    with ApiClient(api, _token(token)) as client:
+        created = client.create_campaign(load_json(file))
+    typer.echo(describe(created))
 
 
 @campaign_app.command("show")
@@ -168,7 +170,8 @@ def campaign_show(
     from briefcast.cli_campaigns import describe
     from briefcast.client import ApiClient
 
-    view = ApiClient(api, _token(token)).campaign(campaign_id)
+    with ApiClient(api, _token(token)) as client:
+        view = client.campaign(campaign_id)
     typer.echo(json.dumps(view, indent=2, ensure_ascii=False) if as_json else describe(view))
 
 

@@ -24,6 +24,8 @@ def bootstrap_token(org_slug: str = "demo", role: Role = Role.ADMIN) -> str:
 
 
 class ApiClient:
+    """One keep-alive connection to the API; close it (or use it in a `with`) when done."""
+
     def __init__(self, base_url: str, token: str):
         # 30 s, not httpx's 5: an API process's first campaign request starts its schedule
         # worker (api/schedule_worker.py), which took over 10 s on a loaded two-core machine
@@ -31,6 +33,15 @@ class ApiClient:
         self.http = httpx.Client(
             base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         )
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
 
     def submit(self, brief: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}

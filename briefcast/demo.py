@@ -229,6 +229,7 @@ def run_demo(
     for name, (value, why) in DEMO_SETTINGS.items():
         _say(f"setting changed: {name} = {value} ({why})")
     lapse: TimeLapse | None = None
+    api: ApiClient | None = None
     try:
         stack.start(say=_say)
         lapse = TimeLapse(stack, TIME_LAPSE)
@@ -270,6 +271,8 @@ def run_demo(
                 print(f"--- {name} log (last lines) ---", *tail, sep="\n", file=sys.stderr)
         return 1
     finally:
+        if api is not None:
+            api.close()
         if lapse is not None:
             lapse.stop()
         _say("stopping the stack …")

@@ -257,8 +257,7 @@ def api_token(engine: Engine, org_slug: str = "chaos") -> str:
 
 
 def submit_briefs(stack: Stack, token: str, count: int, say: Say) -> list[str]:
-    api = ApiClient(stack.api_url, token)
-    with ThreadPoolExecutor(4) as pool:
+    with ApiClient(stack.api_url, token) as api, ThreadPoolExecutor(4) as pool:
         accepted = list(pool.map(lambda i: api.submit(drill_brief(i))["run_id"], range(count)))
     say(f"submitted {len(accepted)} briefs")
     return accepted

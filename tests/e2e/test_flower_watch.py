@@ -107,8 +107,7 @@ def test_flower_lists_a_runs_tasks_by_its_id_and_no_housekeeping() -> None:
 
         engine = create_engine(sync_url(stack.env["DATABASE_URL"]))
         opened.callback(engine.dispose)
-        api = ApiClient(stack.api_url, api_token(engine, "flower"))
-        opened.callback(api.http.close)
+        api = opened.enter_context(ApiClient(stack.api_url, api_token(engine, "flower")))
         run_id = api.submit(BRIEF)["run_id"]
         view = _wait_for_run(api, stack, run_id, timeout_s=120)
         assert view["status"] == "published", view

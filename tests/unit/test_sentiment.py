@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 
@@ -169,17 +168,9 @@ def test_deterministic() -> None:
     assert score(POSITIVE[0]) == score(POSITIVE[0])
 
 
-def test_analyser_is_cached_and_scoring_is_fast() -> None:
+def test_the_analyser_is_built_once() -> None:
+    # Building a VADER analyser reads its lexicon (~10 ms); scoring a caption takes ~0.15 ms.
     assert sentiment._vader() is sentiment._vader()
-    text = "We're thrilled to launch our new blend today! Try it 😀 #coffee"
-    score(text)  # warm-up
-    runs = 200
-    started = time.perf_counter()
-    for _ in range(runs):
-        score(text)
-    per_call = (time.perf_counter() - started) / runs
-    # Typically ~0.15 ms; building a VADER analyser alone takes ~10 ms.
-    assert per_call < 0.005
 
 
 def test_html_entities_are_read_as_the_characters_they_stand_for() -> None:
