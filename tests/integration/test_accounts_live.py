@@ -98,3 +98,31 @@ def test_tokens_near_expiry_are_refreshed_and_refused_ones_need_a_reconnect(
     assert revoked.status_reason.startswith("reconnect the instagram account:")
     # Not due again: nothing to refresh until ten days before the new expiry.
     assert refresh_due_tokens(worker_session) == 0
+
+
+def test_a_refresh_the_platform_fails_for_a_while_keeps_the_account_connected(
+    live: Live, client: httpx.Client
+) -> None:
+    soon = datetime.now(UTC) + timedelta(days=2)
+    account = {
+        "account_ref": IG_USER,
+        "access_token": SANDBOX_TOKEN,
+        "expires_at": soon.isoformat(),
+    }
+    client.put("/api/v1/accounts/instagram", json=account).raise_for_status()
+    fault = {"path": "refresh_access_token", "status": 500}
+    httpx.post(f"{live.instagram_url}/_sandbox/faults", json=fault).raise_for_status()
+
+    assert refresh_due_tokens(worker_session) == 0
+    with worker_session() as session:
+        stored = session.scalars(select(PlatformAccount)).one()
+        assert (stored.status, stored.status_reason) == ("connected", None)
+        assert stored.token_expires_at == soon
+
+    # The next tick, the platform answering again, refreshes it.
+    assert refresh_due_tokens(worker_session) == 1
+    with worker_session() as session:
+        stored = session.scalars(select(PlatformAccount)).one()
+        assert stored.status == "connected"
+        assert stored.token_expires_at is not None
+        assert stored.token_expires_at > datetime.now(UTC) + timedelta(days=59)
