@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from briefcast.api.errors import error_response
 from briefcast.api.request_id import RequestId
 from briefcast.observability.http_metrics import RequestMetrics
 from briefcast.settings import Settings, get_settings
@@ -108,4 +109,33 @@ def install_edge(app: FastAPI, settings: Settings) -> None:
         )
     if settings.environment == "production":
         hosts = settings.allowed_hosts or [urlsplit(settings.public_base_url).hostname or ""]
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+        app.add_middleware(TrustedHosts, allowed_hosts=hosts)
+
+
+class TrustedHosts:
+    """Answer only requests whose Host is listed ("*.example.com" for a domain's hosts), as
+    Starlette's TrustedHostMiddleware does, but refusing with the API's error body instead of
+    plain text, and without its www redirect, which an API has no use for."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str]) -> None:
+        self.app = app
+        self.exact = {h.lower() for h in allowed_hosts if not h.startswith("*.")}
+        self.suffixes = tuple(h[1:].lower() for h in allowed_hosts if h.startswith("*."))
+
+    def allows(self, host_header: str | None) -> bool:
+        try:
+            host = urlsplit(f"//{host_header}").hostname if host_header else None
+        except ValueError:  # a port that is not a number, an unclosed IPv6 bracket
+            return False
+        return host is not None and (host in self.exact or host.endswith(self.suffixes))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or self.allows(
+            Headers(scope=scope).get("host")
+        ):
+            await self.app(scope, receive, send)
+            return
+        refused = error_response(
+            400, "invalid_host", "The Host header names no host this API answers for."
+        )
+        await refused(scope, receive, send)

@@ -88,11 +88,16 @@ def test_a_500_carries_the_security_headers_and_the_request_id(
 def test_production_answers_only_its_own_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
     app = app_for(production(), monkeypatch)
     assert _get_ok(app, "https://api.example.com").status_code == 200
-    refused = _get_ok(app, "https://evil.example")
-    assert refused.status_code == 400
-    assert refused.headers["x-content-type-options"] == "nosniff"
+    assert _get_ok(app, "https://API.example.com:8443").status_code == 200
+    for base in ("https://evil.example", "https://api.example.com.evil.example"):
+        refused = _get_ok(app, base)
+        assert refused.status_code == 400
+        assert refused.json()["error_code"] == "invalid_host"
+        assert refused.headers["x-content-type-options"] == "nosniff"
     listed = app_for(production(allowed_hosts="api.example.com,*.internal"), monkeypatch)
     assert _get_ok(listed, "http://api-1.internal").status_code == 200
+    assert _get_ok(listed, "http://internal").status_code == 400
+    assert _get_ok(listed, "http://[::1]:8000").status_code == 400
     # Outside production any Host is answered (the sandboxes fetch from 127.0.0.1, tests too).
     dev = app_for(make(), monkeypatch)
     assert _get_ok(dev, "https://evil.example").status_code == 200
