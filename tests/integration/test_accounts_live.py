@@ -101,7 +101,7 @@ def test_tokens_near_expiry_are_refreshed_and_refused_ones_need_a_reconnect(
 
 
 def test_a_refresh_the_platform_fails_for_a_while_keeps_the_account_connected(
-    live: Live, client: httpx.Client
+    live: Live, client: httpx.Client, capfd: pytest.CaptureFixture[str]
 ) -> None:
     soon = datetime.now(UTC) + timedelta(days=2)
     account = {
@@ -114,6 +114,7 @@ def test_a_refresh_the_platform_fails_for_a_while_keeps_the_account_connected(
     httpx.post(f"{live.instagram_url}/_sandbox/faults", json=fault).raise_for_status()
 
     assert refresh_due_tokens(worker_session) == 0
+    assert "tokens.refresh_failed" in capfd.readouterr().out
     with worker_session() as session:
         stored = session.scalars(select(PlatformAccount)).one()
         assert (stored.status, stored.status_reason) == ("connected", None)

@@ -79,11 +79,16 @@ def _post(url: str, **body: Any) -> None:
     httpx.post(url, json=body).raise_for_status()
 
 
-def _echoing_fault(base_url: str, method: str, path: str, token: str) -> None:
-    """A 5xx whose message quotes the token (and a URL with it), as a careless platform might."""
+def _echoing_fault(
+    base_url: str, method: str, path: str, token: str, *, refused: bool = False
+) -> None:
+    """A 5xx whose message quotes the token (and a URL with it), as a careless platform might;
+    `refused`: a 400 refusing the token (Graph code 190) that quotes it."""
     message = f"Malformed access token {token} (GET /x?access_token={token})"
     error = {"message": message, "type": "OAuthException", "code": 2, "is_transient": True}
-    _post(f"{base_url}/_sandbox/faults", method=method, path=path, status=500,
+    if refused:
+        error = {"message": message, "type": "OAuthException", "code": 190}
+    _post(f"{base_url}/_sandbox/faults", method=method, path=path, status=400 if refused else 500,
           body={"error": error})  # fmt: skip
 
 
@@ -123,9 +128,14 @@ def test_no_token_is_logged_stored_or_answered(
     refresh_due_tokens(worker_session)
     refreshed_until = datetime.fromisoformat(_instagram(client)["token_expires_at"])
     assert refreshed_until > datetime.now(UTC) + timedelta(days=59)
-    # Again, answered by a 5xx that quotes the token: the account waits for a reconnect.
+    # Again, answered by a 5xx that quotes the token: logged, the account left for the next tick.
     _connect(client, "instagram", IG_USER, ig_token, expires_at=soon)
     _echoing_fault(live.instagram_url, "GET", "refresh_access_token", ig_token)
+    refresh_due_tokens(worker_session)
+    assert _instagram(client)["status"] == "connected"
+    # Then a refusal that quotes it: the account waits for a reconnect, its reason redacted.
+    _connect(client, "instagram", IG_USER, ig_token, expires_at=soon)
+    _echoing_fault(live.instagram_url, "GET", "refresh_access_token", ig_token, refused=True)
     refresh_due_tokens(worker_session)
     faulted = _instagram(client)
     assert faulted["status"] == "needs_reconnect" and REDACTED in faulted["status_reason"]
