@@ -120,8 +120,6 @@ def test_no_token_is_logged_stored_or_answered(
     _post(f"{live.linkedin_url}/_sandbox/accounts", token=li_token, author=LI_AUTHOR)
     soon = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     _connect(client, "linkedin", LI_AUTHOR, li_token)
-    # (A beat tick of the in-process worker may refresh a due token before this test's own
-    # call does: either way it is refreshed in this process, where its logs are captured.)
 
     # The token refresh: its URL carries the token (docs/contracts §2.12), and httpx logs URLs.
     _connect(client, "instagram", IG_USER, ig_token, expires_at=soon)
