@@ -13,12 +13,28 @@ from briefcast.api.schemas.numbers import JsonFloat
 from briefcast.api.schemas.patch import PatchModel
 from briefcast.api.schemas.text import PLAIN, PLAIN_OR_BLANK, Len
 
-_HASHTAG = re.compile(r"^#?[^\W_][\w]{0,49}$")
+# What ends a hashtag: ASCII other than letters, digits and "_"; Latin-1's controls, spaces,
+# symbols and signs (multiplication, superscripts …); Unicode's punctuation, symbol and dingbat
+# blocks; CJK and fullwidth punctuation; spaces and joiners; surrogates, private use and
+# specials. Every other character is part of one, so letters, digits and combining marks of any
+# script are (#café, #東京, #नमस्ते). Spelled as ranges, not \w: a JSON Schema pattern is read as
+# ECMA-262, where \w is ASCII alone (schemathesis reads it so), while Python's \w is Unicode and
+# leaves out combining marks; ranges read the same in both. (Beyond the Basic Multilingual
+# Plane an ECMA reader without the u flag sees two surrogates and refuses: stricter, not looser.)
+_NOT_IN_HASHTAG = (
+    r"\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\xbf\xd7\xf7\u1680\u180e\u2000-\u2bff"
+    r"\u3000-\u3004\u3008-\u3020\u3030\u3036-\u303f\ud800-\uf8ff\ufe10-\ufe1f\ufe30-\ufe6f"
+    r"\ufeff\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\ufff0-\uffff"
+)
+_HASHTAG = re.compile(rf"^#?[^_{_NOT_IN_HASHTAG}][^{_NOT_IN_HASHTAG}]{{0,49}}$")
 
 
 def _hashtag(value: str) -> str:
     if not _HASHTAG.match(value):
-        raise ValueError("a hashtag is letters, digits and underscores, up to 50")
+        raise ValueError(
+            "a hashtag is letters, digits and marks of any script and underscores (not first), "
+            "up to 50"
+        )
     return value if value.startswith("#") else f"#{value}"
 
 
